@@ -1,0 +1,85 @@
+# The local (no Docker) way to run and test the stack. `make help` lists the targets.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Settings given on the command line (`make up HTTP_PORT=9090`) reach the stack too.
+SETTINGS := HTTP_PORT STATE_DIR JWT_SECRET JWT_KEYS JWT_ISSUER JWT_AUDIENCE ACCESS_TOKEN_TTL \
+	REFRESH_TOKEN_TTL BCRYPT_ROUNDS AUTH_RATE_LIMIT LOGIN_MAX_FAILURES POSTGRES_PASSWORD LOG_LEVEL
+$(foreach v,$(SETTINGS),$(if $(filter command line,$(origin $(v))),$(eval export $(v))))
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## install the system packages the stack needs (postgresql, redis-server, nginx), if missing
+	@missing=""; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install$$missing" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/requirements.txt \
+		authcore/pyproject.toml auth_service/pyproject.toml api_service/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --no-deps -e ./authcore -e ./auth_service -e ./api_service
+	touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv with the pinned requirements
+
+.PHONY: run
+run: deps venv ## start the whole stack in the foreground (Ctrl-C stops it)
+	PATH="/usr/sbin:$$PATH" $(PY) -m runner run
+
+.PHONY: up
+up: deps venv ## start the whole stack in the background; returns once healthy
+	PATH="/usr/sbin:$$PATH" $(PY) -m runner up
+
+.PHONY: down
+down: ## stop the stack started by `make up`, leaving no process
+	@$(PY) -m runner down
+
+.PHONY: ps
+ps: ## show the state of each process of the stack
+	@$(PY) -m runner ps
+
+.PHONY: logs
+logs: ## show the last log lines of each process (S=<service> for one)
+	@$(PY) -m runner logs $(S)
+
+.PHONY: stop
+stop: ## stop one part: S=postgres|redis|auth_service|api_service|nginx
+	@$(PY) -m runner stop $(S)
+
+.PHONY: start
+start: ## start one part again: S=postgres|redis|auth_service|api_service|nginx
+	@$(PY) -m runner start $(S)
+
+.PHONY: lint
+lint: venv ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+.PHONY: format
+format: venv ## apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: test
+test: deps venv lint ## lint, then unit and integration tests against a fresh throw-away stack
+	PATH="/usr/sbin:$$PATH" $(PY) -m runner.test_run $(PYTEST_ARGS)
+
+-include mk/*.mk

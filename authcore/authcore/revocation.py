@@ -1,0 +1,94 @@
+"""The Redis revocation list, keyed by claims, never by the token string.
+
+Two kinds of entry, each expiring once every token it revokes has expired
+anyway (access-token lifetime plus clock leeway), so the list stays small:
+
+- ``revoked:sid:<session id>``: every access token of an ended session.
+- ``revoked:user:<user id>`` = cutoff (epoch seconds, milliseconds kept):
+  every access token of that user issued before the cutoff.
+
+The API checks both with one ``MGET``. auth_service writes them; Postgres
+keeps the same facts so the list can be rebuilt (see auth_app.revocations).
+"""
+
+import math
+import time
+
+import redis
+
+from authcore.tokens import AccessClaims
+
+SESSION_PREFIX = "revoked:sid:"
+USER_CUTOFF_PREFIX = "revoked:user:"
+
+# Keeps the larger of the stored and the new cutoff, and the longer expiry,
+# in one atomic step: two concurrent writers can't move a cutoff backwards.
+_RAISE_CUTOFF = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local wanted = tonumber(ARGV[1])
+if wanted > current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+else
+  local ttl = redis.call('TTL', KEYS[1])
+  if ttl < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+end
+return 1
+"""
+
+
+def session_key(session_id: str) -> str:
+    """The revocation-list key that ends every access token of a session."""
+    return SESSION_PREFIX + session_id
+
+
+def user_cutoff_key(user_id: str) -> str:
+    """The revocation-list key holding a user's token cutoff."""
+    return USER_CUTOFF_PREFIX + user_id
+
+
+def entry_ttl(access_ttl: int, leeway: int) -> int:
+    """Seconds an entry must live: until the last token it revokes has expired."""
+    return access_ttl + leeway + 1
+
+
+class RevocationList:
+    """Reads and writes the revocation list in Redis."""
+
+    def __init__(self, client: redis.Redis, access_ttl: int, leeway: int):
+        self._redis = client
+        self._ttl = entry_ttl(access_ttl, leeway)
+        self._raise_cutoff = client.register_script(_RAISE_CUTOFF)
+
+    def is_revoked(self, claims: AccessClaims) -> bool:
+        """True if the token's session ended or it predates its user's cutoff.
+
+        Raises ``redis.RedisError`` when Redis can't answer: callers fail closed.
+        """
+        session_mark, cutoff = self._redis.mget(
+            session_key(claims.session_id), user_cutoff_key(claims.user_id)
+        )
+        if session_mark is not None:
+            return True
+        return cutoff is not None and claims.issued_at < float(cutoff)
+
+    def revoke_sessions(self, session_ids: list[str], ttl: int | None = None) -> None:
+        """Revoke every access token of these sessions."""
+        if not session_ids:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for session_id in session_ids:
+            pipe.set(session_key(session_id), "1", ex=ttl or self._ttl)
+        pipe.execute()
+
+    def set_user_cutoff(self, user_id: str, cutoff: float, ttl: int | None = None) -> None:
+        """Revoke every access token of the user issued before ``cutoff``."""
+        self._raise_cutoff(keys=[user_cutoff_key(user_id)], args=[f"{cutoff:.3f}", ttl or self._ttl])
+
+    def cutoff_now(self) -> float:
+        """A cutoff for 'every token issued up to now', rounded up to the millisecond."""
+        return math.ceil(time.time() * 1000) / 1000
+
+    @property
+    def entry_ttl(self) -> int:
+        """Seconds a fresh entry lives."""
+        return self._ttl

@@ -1,0 +1,111 @@
+"""Reading and validating settings from the environment.
+
+Both services read the same names (see API.md "Settings"). A problem is
+reported as a ``SettingsError`` naming the setting, never its value, so a
+secret can't end up in a log.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+MIN_SECRET_BYTES = 32
+# Values people paste from examples; refusing them beats running with a
+# secret that is published in a README.
+PLACEHOLDER_SECRETS = frozenset(
+    {"changeme", "change-me", "changethis", "secret", "your-secret-here", "replace-me"}
+)
+DEFAULT_ISSUER = "authstack"
+DEFAULT_AUDIENCE = "authstack-api"
+# Clock leeway allowed when checking exp/nbf/iat; API.md caps it at 30 s.
+CLOCK_LEEWAY_SECONDS = 10
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the setting only."""
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """One HS256 secret and the key id that names it in token headers."""
+
+    kid: str
+    secret: bytes
+
+
+@dataclass(frozen=True)
+class TokenSettings:
+    """What both services must agree on to sign and verify access tokens."""
+
+    keys: tuple[SigningKey, ...]
+    issuer: str
+    audience: str
+    access_ttl: int
+    refresh_ttl: int
+    leeway: int = CLOCK_LEEWAY_SECONDS
+
+    @property
+    def signing_key(self) -> SigningKey:
+        """The key new tokens are signed with: the first one listed."""
+        return self.keys[0]
+
+
+def read_str(env: Mapping[str, str], name: str, default: str | None = None) -> str:
+    """Return ``env[name]`` stripped, else ``default``; raise if neither exists."""
+    value = env.get(name, "").strip()
+    if value:
+        return value
+    if default is None:
+        raise SettingsError(f"{name} is required")
+    return default
+
+
+def read_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """Return ``env[name]`` as an int within [low, high], else ``default``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}")
+    return value
+
+
+def _checked_secret(name: str, secret: str) -> bytes:
+    raw = secret.encode("utf-8")
+    if secret.lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
+        raise SettingsError(f"{name} is a placeholder or has too little variety; generate one")
+    if len(raw) < MIN_SECRET_BYTES:
+        raise SettingsError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
+    return raw
+
+
+def read_signing_keys(env: Mapping[str, str]) -> tuple[SigningKey, ...]:
+    """Parse ``JWT_KEYS`` (``kid:secret,...``) or else ``JWT_SECRET`` (kid ``k1``)."""
+    listed = env.get("JWT_KEYS", "").strip()
+    if not listed:
+        return (SigningKey("k1", _checked_secret("JWT_SECRET", read_str(env, "JWT_SECRET"))),)
+    keys = []
+    for entry in listed.split(","):
+        kid, sep, secret = entry.strip().partition(":")
+        if not sep or not kid or not kid.replace("-", "").replace("_", "").isalnum():
+            raise SettingsError("JWT_KEYS entries must look like kid:secret (kid of a-z 0-9 - _)")
+        keys.append(SigningKey(kid, _checked_secret(f"JWT_KEYS[{kid}]", secret)))
+    if len({key.kid for key in keys}) != len(keys):
+        raise SettingsError("JWT_KEYS has a key id twice")
+    return tuple(keys)
+
+
+def read_token_settings(env: Mapping[str, str] | None = None) -> TokenSettings:
+    """Read the token settings both services share."""
+    env = os.environ if env is None else env
+    return TokenSettings(
+        keys=read_signing_keys(env),
+        issuer=read_str(env, "JWT_ISSUER", DEFAULT_ISSUER),
+        audience=read_str(env, "JWT_AUDIENCE", DEFAULT_AUDIENCE),
+        access_ttl=read_int(env, "ACCESS_TOKEN_TTL", 900, 30, 86400),
+        refresh_ttl=read_int(env, "REFRESH_TOKEN_TTL", 1209600, 60, 31536000),
+    )

@@ -1,0 +1,152 @@
+"""Access tokens: how auth_service signs them and how api_service verifies them.
+
+The rules follow API.md "Tokens" and RFC 8725: HS256 only, the key chosen by
+a known ``kid``, header ``typ`` of ``at+jwt``, every claim required with its
+type, ``iss``/``aud`` checked, a small clock leeway, and no header that could
+point the verifier at another key (``jku``, ``jwk``, ``x5u``, ...).
+"""
+
+import math
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+import jwt
+
+from authcore.settings import TokenSettings
+
+ALGORITHM = "HS256"
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 (a media type, not a secret)
+# Only these header fields are allowed; anything else (jku, jwk, x5u, x5c,
+# crit, ...) is a trick or something we don't understand, so we refuse it.
+ALLOWED_HEADER_FIELDS = frozenset({"alg", "typ", "kid"})
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "nbf", "exp", "roles", "username")
+# Three base64url segments, unpadded: PyJWT alone would also accept '=' padding
+# and the '+/' alphabet, i.e. several encodings of the same token.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+MAX_TOKEN_LENGTH = 4096
+
+
+class InvalidToken(Exception):
+    """The token is not a valid access token; the reason is for logs, never for clients."""
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    """The verified claims of an access token."""
+
+    user_id: str
+    username: str
+    session_id: str
+    token_id: str
+    issued_at: float
+    expires_at: int
+    roles: tuple[str, ...]
+
+
+def issue_access_token(
+    settings: TokenSettings,
+    *,
+    user_id: str,
+    username: str,
+    session_id: str,
+    roles: list[str],
+    now: float | None = None,
+) -> tuple[str, AccessClaims]:
+    """Sign a new access token with the first key; return it and its claims."""
+    now = time.time() if now is None else now
+    # iat keeps milliseconds (rounded down) so that a per-user cutoff set
+    # during one second still lets a login later in that same second through.
+    issued_at = math.floor(now * 1000) / 1000
+    expires_at = int(now) + settings.access_ttl
+    claims = AccessClaims(
+        user_id=user_id,
+        username=username,
+        session_id=session_id,
+        token_id=str(uuid.uuid4()),
+        issued_at=issued_at,
+        expires_at=expires_at,
+        roles=tuple(sorted(roles)),
+    )
+    payload = {
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "sub": user_id,
+        "sid": session_id,
+        "jti": claims.token_id,
+        "iat": issued_at,
+        "nbf": int(now),
+        "exp": expires_at,
+        "roles": list(claims.roles),
+        "username": username,
+    }
+    key = settings.signing_key
+    headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+    return jwt.encode(payload, key.secret, algorithm=ALGORITHM, headers=headers), claims
+
+
+class AccessTokenVerifier:
+    """Verifies access tokens against every configured key."""
+
+    def __init__(self, settings: TokenSettings):
+        self._settings = settings
+        self._secrets = {key.kid: key.secret for key in settings.keys}
+
+    def verify(self, token: str) -> AccessClaims:
+        """Return the token's claims, or raise ``InvalidToken``."""
+        if len(token) > MAX_TOKEN_LENGTH or not COMPACT_JWS.fullmatch(token):
+            raise InvalidToken("not a compact JWS")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"bad header: {exc}") from None
+        secret = self._secret_for(header)
+        try:
+            payload = jwt.decode(
+                token,
+                secret,
+                algorithms=[ALGORITHM],
+                audience=self._settings.audience,
+                issuer=self._settings.issuer,
+                leeway=self._settings.leeway,
+                options={"require": list(REQUIRED_CLAIMS), "strict_aud": True},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(f"rejected: {exc}") from None
+        return _typed_claims(payload)
+
+    def _secret_for(self, header: dict) -> bytes:
+        if set(header) - ALLOWED_HEADER_FIELDS:
+            raise InvalidToken("unexpected header fields")
+        if header.get("alg") != ALGORITHM or header.get("typ") != ACCESS_TOKEN_TYPE:
+            raise InvalidToken("wrong alg or typ")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or kid not in self._secrets:
+            raise InvalidToken("unknown kid")
+        return self._secrets[kid]
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _typed_claims(payload: dict) -> AccessClaims:
+    """Check claim types PyJWT leaves alone and build ``AccessClaims``."""
+    strings = ("sub", "sid", "jti", "username")
+    if not all(isinstance(payload[name], str) and payload[name] for name in strings):
+        raise InvalidToken("string claim of the wrong type")
+    if not all(_is_number(payload[name]) for name in ("iat", "nbf", "exp")):
+        raise InvalidToken("time claim of the wrong type")
+    roles = payload["roles"]
+    if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
+        raise InvalidToken("roles must be a list of strings")
+    return AccessClaims(
+        user_id=payload["sub"],
+        username=payload["username"],
+        session_id=payload["sid"],
+        token_id=payload["jti"],
+        issued_at=float(payload["iat"]),
+        expires_at=int(payload["exp"]),
+        roles=tuple(roles),
+    )

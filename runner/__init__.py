@@ -1,0 +1,1 @@
+"""The local (no Docker) runner: the same stack as compose, under supervisord."""

@@ -1,0 +1,160 @@
+"""``python -m runner <command>``: the local stack's commands, as the Makefile calls them.
+
+run              start everything in the foreground; Ctrl-C stops it all
+up               start everything in the background; return once all is healthy
+down             stop everything and wait until no process is left
+ps               the state of each process
+logs [service]   the last lines of the logs
+stop|start S     stop or start one of: postgres redis auth_service api_service nginx
+migrate          apply pending migrations to the running stack's database
+"""
+
+import signal
+import subprocess
+import sys
+import time
+
+import requests
+
+from runner import supervisor
+from runner.datastores import StackError, wait_for_postgres, wait_for_redis
+from runner.settings import SERVICES, StackSettings, load_stack_settings
+
+HEALTH_ROUTES = ("/auth/healthz", "/api/healthz")
+
+
+def migrate(stack: StackSettings) -> None:
+    """Apply the auth_service migrations: the explicit step before auth starts."""
+    subprocess.run([str(supervisor.VENV_BIN / "python"), "-m", "auth_app.migrate"], check=True, env=stack.env)
+
+
+def wait_healthy(stack: StackSettings, timeout: float = 60) -> None:
+    """Wait until both health routes answer 200 through nginx."""
+    deadline = time.monotonic() + timeout
+    pending = list(HEALTH_ROUTES)
+    while pending:
+        try:
+            if requests.get(stack.base_url + pending[0], timeout=2).status_code == 200:
+                pending.pop(0)
+                continue
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise StackError(f"{pending[0]} did not become healthy; see `make logs`")
+        time.sleep(0.2)
+
+
+def bring_up(stack: StackSettings) -> None:
+    """Once supervisord runs: datastores, migrations, then the services and nginx."""
+    wait_for_postgres(stack)
+    wait_for_redis(stack)
+    migrate(stack)
+    supervisor.ctl(stack, "start", *supervisor.SERVICES_AFTER_MIGRATION)
+    wait_healthy(stack)
+
+
+def already_running(stack: StackSettings) -> bool:
+    """True (with a message) if this state folder's stack is running."""
+    if supervisor.supervisord_pid(stack) is None:
+        return False
+    print(f"a stack already runs from {stack.state_dir}: `make down` first, or set STATE_DIR")
+    return True
+
+
+def cmd_up(stack: StackSettings) -> int:
+    """Start in the background, return once healthy."""
+    supervisor.write_config(stack)
+    supervisor.start_supervisord(stack, foreground=False)
+    try:
+        bring_up(stack)
+    except (StackError, subprocess.CalledProcessError) as exc:
+        print(f"start failed: {exc}", file=sys.stderr)
+        cmd_logs(stack, [])
+        cmd_down(stack)
+        return 1
+    print(f"stack is up: {stack.base_url}  (state in {stack.state_dir})")
+    return 0
+
+
+def cmd_run(stack: StackSettings) -> int:
+    """Start in the foreground; Ctrl-C (or SIGTERM) stops everything."""
+    supervisor.write_config(stack)
+    process = supervisor.start_supervisord(stack, foreground=True)
+    # Ctrl-C reaches supervisord too (same process group); it stops its
+    # programs and exits, and we wait for that.
+    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+    try:
+        time.sleep(0.5)
+        bring_up(stack)
+        print(f"stack is up: {stack.base_url}  (Ctrl-C stops it)", flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        print("stopping...", flush=True)
+        return process.wait()
+    except (StackError, subprocess.CalledProcessError) as exc:
+        print(f"start failed: {exc}", file=sys.stderr)
+        process.send_signal(signal.SIGTERM)
+        process.wait()
+        return 1
+
+
+def cmd_down(stack: StackSettings) -> int:
+    """Stop everything; return once supervisord and its programs are gone."""
+    pid = supervisor.supervisord_pid(stack)
+    if pid is None:
+        print("nothing running")
+        return 0
+    supervisor.ctl(stack, "shutdown", check=False)
+    if not supervisor.wait_until_gone(pid):
+        print("supervisord did not stop in time", file=sys.stderr)
+        return 1
+    print("stopped")
+    return 0
+
+
+def cmd_logs(stack: StackSettings, names: list[str]) -> int:
+    """Print the last lines of each (or the named) program's log."""
+    for name in names or SERVICES:
+        log = stack.path("logs", f"{name}.log")
+        if log.exists():
+            print(f"==> {name} <==")
+            print("\n".join(log.read_text(errors="replace").splitlines()[-30:]))
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    """Dispatch a command; see the module docstring."""
+    if not argv:
+        print(__doc__)
+        return 2
+    command, args = argv[0], argv[1:]
+    try:
+        if command in ("run", "up"):
+            stack = load_stack_settings(create_env_file=True, new_ports=True)
+            if already_running(stack):
+                return 1
+            return cmd_run(stack) if command == "run" else cmd_up(stack)
+        stack = load_stack_settings()
+        if command == "down":
+            return cmd_down(stack)
+        if command == "logs":
+            return cmd_logs(stack, args)
+        if supervisor.supervisord_pid(stack) is None:
+            print(f"no stack runs from {stack.state_dir}")
+            return 1
+        if command == "ps":
+            return supervisor.ctl(stack, "status", check=False).returncode
+        if command in ("stop", "start") and len(args) == 1 and args[0] in SERVICES:
+            return supervisor.ctl(stack, command, args[0], check=False).returncode
+        if command == "migrate":
+            migrate(stack)
+            return 0
+    except StackError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,61 @@
+"""Rendering the one nginx template for the local stack.
+
+compose renders the same file with the official image's envsubst step; this
+does the same substitution (only the named variables, ``${NAME}`` form) and
+wraps it in the small main config nginx needs outside a container.
+"""
+
+import re
+from pathlib import Path
+
+from runner.datastores import StackError
+from runner.settings import ROOT, StackSettings
+
+TEMPLATE = ROOT / "nginx" / "templates" / "default.conf.template"
+PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+
+MAIN_CONFIG = """\
+# Rendered by runner/nginx_config.py for the local stack; do not edit.
+daemon off;
+worker_processes auto;
+pid {state}/run/nginx.pid;
+error_log stderr warn;
+events {{ worker_connections 1024; }}
+http {{
+    client_body_temp_path {state}/nginx/tmp/body;
+    proxy_temp_path {state}/nginx/tmp/proxy;
+    fastcgi_temp_path {state}/nginx/tmp/fastcgi;
+    uwsgi_temp_path {state}/nginx/tmp/uwsgi;
+    scgi_temp_path {state}/nginx/tmp/scgi;
+    include {state}/nginx/conf.d/*.conf;
+}}
+"""
+
+
+def render_template(text: str, values: dict[str, str]) -> str:
+    """Replace each ``${NAME}``; fail on a placeholder with no value."""
+
+    def substitute(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise StackError(f"the nginx template needs {name}")
+        return values[name]
+
+    return PLACEHOLDER.sub(substitute, text)
+
+
+def write_nginx_config(stack: StackSettings) -> Path:
+    """Write the rendered configs into the state folder; return the main config path."""
+    values = {
+        "AUTH_UPSTREAM": f"127.0.0.1:{stack.ports['auth_service']}",
+        "API_UPSTREAM": f"127.0.0.1:{stack.ports['api_service']}",
+        "NGINX_LISTEN": f"127.0.0.1:{stack.http_port}",
+        "AUTH_RATE_LIMIT": stack.env["AUTH_RATE_LIMIT"],
+    }
+    conf_d = stack.path("nginx", "conf.d")
+    conf_d.mkdir(parents=True, exist_ok=True)
+    stack.path("nginx", "tmp").mkdir(parents=True, exist_ok=True)
+    (conf_d / "default.conf").write_text(render_template(TEMPLATE.read_text(), values))
+    main = stack.path("nginx", "nginx.conf")
+    main.write_text(MAIN_CONFIG.format(state=stack.state_dir))
+    return main

@@ -1,0 +1,112 @@
+"""The local stack's settings: environment first, then ``.env``, then defaults.
+
+The names are API.md's, the same the compose file passes to the containers.
+What only the local stack needs (free internal ports, the state folder, the
+URLs built from them) is computed here.
+"""
+
+import json
+import os
+import secrets
+import socket
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = ROOT / ".env"
+DEFAULT_STATE_DIR = ROOT / ".state" / "local"
+SERVICES = ("postgres", "redis", "auth_service", "api_service", "nginx")
+DB_NAME = DB_USER = "authstack"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of a .env file (comments and blank lines skipped)."""
+    if not path.exists():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+def write_fresh_env_file(path: Path) -> None:
+    """Create ``.env`` from ``.env.example`` with freshly generated secrets."""
+    example = (ROOT / ".env.example").read_text()
+    generated = {
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+    }
+    lines = []
+    for line in example.splitlines():
+        key = line.partition("=")[0].strip()
+        lines.append(f"{key}={generated[key]}" if key in generated else line)
+    path.write_text("\n".join(lines) + "\n")
+    path.chmod(0o600)
+
+
+def merged_environment(create_env_file: bool) -> dict[str, str]:
+    """The process environment over ``.env`` (written first if asked and missing)."""
+    if create_env_file and not ENV_FILE.exists():
+        write_fresh_env_file(ENV_FILE)
+        print(f"wrote {ENV_FILE.name} with a fresh JWT_SECRET and POSTGRES_PASSWORD")
+    # An empty variable counts as unset, as it does for the services.
+    return {**read_env_file(ENV_FILE), **{k: v for k, v in os.environ.items() if v}}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Where one local stack lives and how its parts reach each other."""
+
+    state_dir: Path
+    http_port: int
+    ports: dict[str, int]
+    env: dict[str, str]  # what every process of the stack is started with
+
+    @property
+    def base_url(self) -> str:
+        """The stack's one public URL (nginx)."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def path(self, *parts: str) -> Path:
+        """A path inside the state folder."""
+        return self.state_dir.joinpath(*parts)
+
+
+def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) -> StackSettings:
+    """Resolve settings; pick fresh internal ports when ``new_ports`` (a fresh start)."""
+    env = merged_environment(create_env_file)
+    state_dir = Path(env.get("STATE_DIR") or DEFAULT_STATE_DIR).resolve()
+    http_port = int(env.get("HTTP_PORT") or 8080)
+    ports_file = state_dir / "ports.json"
+    if new_ports or not ports_file.exists():
+        ports = {name: free_port() for name in ("postgres", "redis", "auth_service", "api_service")}
+        state_dir.mkdir(parents=True, exist_ok=True)
+        ports_file.write_text(json.dumps(ports))
+    else:
+        ports = json.loads(ports_file.read_text())
+    password = env.get("POSTGRES_PASSWORD", "")
+    # DATABASE_URL and REDIS_URL are always this stack's own: "set by each runner".
+    env.update(
+        STATE_DIR=str(state_dir),
+        HTTP_PORT=str(http_port),
+        DATABASE_URL=f"postgresql://{DB_USER}:{urllib.parse.quote(password, safe='')}"
+        f"@127.0.0.1:{ports['postgres']}/{DB_NAME}",
+        REDIS_URL=f"redis://127.0.0.1:{ports['redis']}/0",
+        AUTH_RATE_LIMIT=env.get("AUTH_RATE_LIMIT") or "5r/s",
+    )
+    return StackSettings(state_dir=state_dir, http_port=http_port, ports=ports, env=env)

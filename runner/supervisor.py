@@ -1,0 +1,140 @@
+"""supervisord for the local stack: its config, and start/stop/status through it.
+
+Programs inherit supervisord's environment, which is the stack's settings
+(API.md names), so the services read exactly what the containers read.
+"""
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runner import datastores
+from runner.nginx_config import write_nginx_config
+from runner.settings import ROOT, StackSettings
+
+VENV_BIN = Path(sys.executable).parent
+# Started by the runner once migrations ran, in this order.
+SERVICES_AFTER_MIGRATION = ("auth_service", "api_service", "nginx")
+
+
+def _program(name: str, command: list[str], stack: StackSettings, **extra: str) -> str:
+    lines = [
+        f"[program:{name}]",
+        "command=" + " ".join(shlex.quote(part) for part in command).replace("%", "%%"),
+        "autorestart=true",
+        "startsecs=1",
+        "startretries=10",
+        "stopwaitsecs=20",
+        "stopasgroup=true",
+        "killasgroup=true",
+        "redirect_stderr=true",
+        f"stdout_logfile={stack.path('logs', name + '.log')}",
+        "stdout_logfile_maxbytes=10MB",
+        "stdout_logfile_backups=2",
+    ]
+    lines += [f"{key}={value}" for key, value in extra.items()]
+    return "\n".join(lines) + "\n"
+
+
+def write_config(stack: StackSettings) -> Path:
+    """Render supervisord.conf (and the nginx config) into the state folder."""
+    for folder in ("run", "logs"):
+        stack.path(folder).mkdir(parents=True, exist_ok=True)
+    pg_data = datastores.prepare_postgres(stack)
+    redis_data = datastores.prepare_redis(stack)
+    pg_user, redis_user = datastores.service_user("postgres"), datastores.service_user("redis")
+    nginx_conf = write_nginx_config(stack)
+    gunicorn = str(VENV_BIN / "gunicorn")
+    sections = [
+        f"[unix_http_server]\nfile={stack.path('run', 'supervisor.sock')}\nchmod=0700\n",
+        "[supervisord]\n"
+        f"logfile={stack.path('logs', 'supervisord.log')}\n"
+        f"pidfile={stack.path('run', 'supervisord.pid')}\n"
+        f"childlogdir={stack.path('logs')}\n"
+        "logfile_maxbytes=10MB\n",
+        "[rpcinterface:supervisor]\n"
+        "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n",
+        f"[supervisorctl]\nserverurl=unix://{stack.path('run', 'supervisor.sock')}\n",
+        _program(
+            "postgres",
+            datastores.postgres_command(stack, pg_data),
+            stack,
+            stopsignal="INT",  # Postgres "fast" shutdown
+            **({"user": pg_user.pw_name} if pg_user else {}),
+        ),
+        _program(
+            "redis",
+            datastores.redis_command(stack, redis_data),
+            stack,
+            **({"user": redis_user.pw_name} if redis_user else {}),
+        ),
+    ]
+    for service in ("auth_service", "api_service"):
+        sections.append(
+            _program(
+                service,
+                [gunicorn, "-c", "gunicorn.conf.py"],
+                stack,
+                directory=str(ROOT / service),
+                environment=f'BIND="127.0.0.1:{stack.ports[service]}"',
+                autostart="false",
+                stopsignal="TERM",
+            )
+        )
+    sections.append(
+        _program(
+            "nginx",
+            ["nginx", "-p", str(stack.path("nginx")), "-c", str(nginx_conf), "-e", "stderr"],
+            stack,
+            autostart="false",
+            stopsignal="QUIT",  # graceful: finish requests in flight
+        )
+    )
+    conf = stack.path("supervisord.conf")
+    conf.write_text("\n".join(sections))
+    conf.chmod(0o600)
+    return conf
+
+
+def supervisord_pid(stack: StackSettings) -> int | None:
+    """The pid of this stack's running supervisord, if any."""
+    pidfile = stack.path("run", "supervisord.pid")
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return None
+    return pid
+
+
+def ctl(stack: StackSettings, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run supervisorctl against this stack."""
+    return subprocess.run(
+        [str(VENV_BIN / "supervisorctl"), "-c", str(stack.path("supervisord.conf")), *args],
+        check=check,
+        env=stack.env,
+    )
+
+
+def start_supervisord(stack: StackSettings, foreground: bool) -> subprocess.Popen | None:
+    """Start supervisord with the stack's environment (a child process when ``foreground``)."""
+    command = [str(VENV_BIN / "supervisord"), "-c", str(stack.path("supervisord.conf"))]
+    if foreground:
+        return subprocess.Popen([*command, "--nodaemon"], env=stack.env)
+    subprocess.run(command, check=True, env=stack.env)
+    return None
+
+
+def wait_until_gone(pid: int, timeout: float = 60) -> bool:
+    """Wait for a process to exit; True if it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
