@@ -15,7 +15,7 @@ from runner import __main__ as stack_commands
 from runner import supervisor
 from runner.settings import ROOT, free_port, load_stack_settings
 
-TEST_PATHS = ("auth_service/tests", "api_service/tests", "tests")
+TEST_PATHS = ("authcore/tests", "auth_service/tests", "api_service/tests", "tests")
 
 
 def test_environment() -> dict[str, str]:

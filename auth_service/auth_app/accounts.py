@@ -48,7 +48,7 @@ class Accounts:
                 return store.insert_user(conn, username, email, password_hash)
         except pg_errors.UniqueViolation as exc:
             taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
-            raise Conflict(f"That {taken} is already taken.", fields={taken: "is taken"}) from None
+            raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
 
     def login(self, login: str, password: str, client: ClientInfo) -> dict:
         """Check credentials and open a session; the token response of API.md."""

@@ -84,9 +84,13 @@ class NotFound(ApiError):
 
 
 class Conflict(ApiError):
-    """The resource already exists."""
+    """The resource already exists; ``code`` says which (e.g. ``username_taken``)."""
 
     status = 409
+
+    def __init__(self, code: str, message: str, fields: dict | None = None):
+        super().__init__(message, fields=fields)
+        self.code = code
 
 
 class TooManyRequests(ApiError):

@@ -1,0 +1,48 @@
+"""auth_service unit-test fixtures: the real Postgres and Redis of the test stack."""
+
+import os
+import secrets
+
+import psycopg
+import pytest
+
+from auth_app.app import create_app
+from auth_app.settings import load_settings
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        pytest.fail(f"{name} is not set: run the suite with `make test`")
+    return value
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _required("DATABASE_URL")
+
+
+@pytest.fixture
+def conn(database_url):
+    """A connection whose work is rolled back at the end of the test."""
+    with psycopg.connect(database_url) as connection:
+        yield connection
+        connection.rollback()
+
+
+@pytest.fixture
+def settings():
+    env = {**os.environ, "JWT_SECRET": secrets.token_urlsafe(48), "JWT_KEYS": "", "BCRYPT_ROUNDS": "4"}
+    return load_settings(env)
+
+
+@pytest.fixture
+def app(settings):
+    application = create_app(settings, pool_size=2)
+    yield application
+    application.extensions["pool"].close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -1,0 +1,65 @@
+"""The auth_service app in-process (Flask test client) against the real Postgres and Redis."""
+
+import secrets
+import time
+
+from auth_app.app import create_app
+
+
+def signup(client, **overrides):
+    name = "t-" + secrets.token_hex(5)
+    body = {"username": name, "email": f"{name}@example.com", "password": "password-1"} | overrides
+    return client.post("/auth/signup", json=body), body
+
+
+def test_signup_then_login(client):
+    response, body = signup(client)
+    assert response.status_code == 201
+    login = client.post("/auth/login", json={"username": body["username"], "password": body["password"]})
+    assert login.status_code == 200
+    assert login.get_json()["token_type"] == "Bearer"
+
+
+def test_unexpected_errors_are_json_500_without_traceback(app):
+    @app.get("/auth/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/auth/boom")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "internal_error", "message": "An unexpected error occurred."}
+    assert b"secret internals" not in response.data
+
+
+def test_postgres_unreachable_is_503_with_retry_after(settings):
+    down = settings.__class__(**{**settings.__dict__, "database_url": "postgresql://x:y@127.0.0.1:1/none"})
+    app = create_app(down, pool_size=1)
+    try:
+        started = time.monotonic()
+        response = app.test_client().post(
+            "/auth/login", json={"username": "someone", "password": "password-1"}
+        )
+        assert response.status_code == 503
+        assert response.get_json()["error"] == "unavailable"
+        assert response.headers["Retry-After"]
+        assert time.monotonic() - started < 5
+        assert app.test_client().get("/auth/healthz").status_code == 503
+    finally:
+        app.extensions["pool"].close()
+
+
+def test_redis_unreachable_makes_logout_503_and_keeps_the_session(settings, client):
+    _, body = signup(client)
+    tokens = client.post(
+        "/auth/login", json={"username": body["username"], "password": body["password"]}
+    ).get_json()
+    broken = settings.__class__(**{**settings.__dict__, "redis_url": "redis://127.0.0.1:1/0"})
+    app = create_app(broken, pool_size=1)
+    try:
+        headers = {"Authorization": "Bearer " + tokens["access_token"]}
+        response = app.test_client().post("/auth/logout", headers=headers)
+        assert response.status_code == 503
+    finally:
+        app.extensions["pool"].close()
+    # The failed logout wrote nothing: the session still logs out normally.
+    assert client.post("/auth/logout", headers=headers).status_code == 204

@@ -1,0 +1,79 @@
+"""bcrypt handling and the SQL of store.py against the test stack's Postgres."""
+
+import secrets
+import uuid
+
+import pytest
+from psycopg import errors as pg_errors
+
+from auth_app import store
+from auth_app.migrate import migrate, pending_migrations
+from auth_app.passwords import check_password, hash_password
+from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
+
+
+def test_hash_and_check():
+    hashed = hash_password("correct horse", rounds=4)
+    assert hashed.startswith("$2b$04$")
+    assert check_password("correct horse", hashed, rounds=4) is True
+    assert check_password("wrong horse", hashed, rounds=4) is False
+
+
+def test_unknown_user_check_is_false_but_still_runs_bcrypt():
+    assert check_password("anything", None, rounds=4) is False
+
+
+def test_over_long_password_never_matches_and_never_raises():
+    hashed = hash_password("x" * 72, rounds=4)
+    assert check_password("x" * 73, hashed, rounds=4) is False
+
+
+def test_refresh_tokens_are_random_and_stored_hashed():
+    token, stored = new_refresh_token()
+    assert looks_like_refresh_token(token)
+    assert stored == hash_refresh_token(token) and token.encode() not in stored
+    assert new_refresh_token()[0] != token
+    assert not looks_like_refresh_token("eyJhbGciOi.x.y")
+
+
+def test_migrations_are_applied_once(database_url):
+    assert migrate(database_url) == []  # the runner already applied them
+    assert pending_migrations(set()) and all(p.suffix == ".sql" for p in pending_migrations(set()))
+
+
+def _user(conn, name=None):
+    name = name or "t-" + secrets.token_hex(5)
+    return store.insert_user(conn, name, f"{name}@example.com", "hash")
+
+
+def test_insert_and_find_user(conn):
+    user = _user(conn)
+    assert store.find_user_by_login(conn, username=user.username, email=None) == user
+    assert store.find_user_by_login(conn, username=None, email=user.email.upper()) == user
+    assert user.roles == [] and user.disabled_at is None
+
+
+def test_duplicate_username_and_email_raise_unique_violation(conn):
+    user = _user(conn)
+    with pytest.raises(pg_errors.UniqueViolation) as error, conn.transaction():
+        store.insert_user(conn, user.username, "other@example.com", "hash")
+    assert error.value.diag.constraint_name == "users_username_key"
+    with pytest.raises(pg_errors.UniqueViolation) as error, conn.transaction():
+        store.insert_user(conn, "t-" + secrets.token_hex(5), user.email.upper(), "hash")
+    assert error.value.diag.constraint_name == "users_email_lower_key"
+
+
+def test_nul_characters_never_reach_postgres_but_would_fail_there(conn):
+    # Why validation refuses NUL: Postgres text can't hold it.
+    with pytest.raises(pg_errors.DataError) as error, conn.transaction():
+        store.insert_user(conn, "t-nul\x00", "nul@example.com", "hash")
+    assert error.type is not None
+
+
+def test_session_ends_once_and_only_for_its_user(conn):
+    user, other = _user(conn), _user(conn)
+    session_id = uuid.uuid4()
+    store.insert_session(conn, session_id, user.id, new_refresh_token()[1], 3600, "ua", "127.0.0.1")
+    assert store.end_session(conn, session_id, other.id, "logout") is False
+    assert store.end_session(conn, session_id, user.id, "logout") is True
+    assert store.end_session(conn, session_id, user.id, "logout") is False

@@ -1,0 +1,82 @@
+"""The revocation list against the stack's real Redis (REDIS_URL)."""
+
+import os
+import time
+import uuid
+
+import pytest
+
+from authcore.redis_client import make_redis
+from authcore.revocation import RevocationList, session_key, user_cutoff_key
+from authcore.tokens import AccessClaims
+
+
+@pytest.fixture
+def redis_client():
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
+    client = make_redis(url)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def revocations(redis_client):
+    return RevocationList(redis_client, access_ttl=900, leeway=10)
+
+
+def claims(issued_at: float | None = None) -> AccessClaims:
+    return AccessClaims(
+        user_id=str(uuid.uuid4()),
+        username="alice",
+        session_id=str(uuid.uuid4()),
+        token_id=str(uuid.uuid4()),
+        issued_at=time.time() if issued_at is None else issued_at,
+        expires_at=int(time.time()) + 900,
+        roles=(),
+    )
+
+
+def test_fresh_token_is_not_revoked(revocations):
+    assert revocations.is_revoked(claims()) is False
+
+
+def test_revoked_session_expires_after_token_lifetime_plus_leeway(revocations, redis_client):
+    token = claims()
+    revocations.revoke_sessions([token.session_id])
+    assert revocations.is_revoked(token) is True
+    assert 900 + 10 <= redis_client.ttl(session_key(token.session_id)) <= 911
+
+
+def test_user_cutoff_revokes_only_older_tokens(revocations):
+    old = claims(issued_at=1000.123)
+    revocations.set_user_cutoff(old.user_id, 1000.124)
+    newer = AccessClaims(**{**old.__dict__, "issued_at": 1000.124})
+    assert revocations.is_revoked(old) is True
+    assert revocations.is_revoked(newer) is False
+
+
+def test_cutoff_never_moves_backwards(revocations, redis_client):
+    token = claims()
+    revocations.set_user_cutoff(token.user_id, 2000.5)
+    revocations.set_user_cutoff(token.user_id, 1000.5)
+    assert float(redis_client.get(user_cutoff_key(token.user_id))) == 2000.5
+    assert redis_client.ttl(user_cutoff_key(token.user_id)) > 900
+
+
+def test_cutoff_now_is_after_any_token_already_issued(revocations):
+    issued = claims()
+    assert issued.issued_at < revocations.cutoff_now() + 0.001
+    revocations.set_user_cutoff(issued.user_id, revocations.cutoff_now())
+    assert revocations.is_revoked(issued)
+
+
+def test_unreachable_redis_raises_quickly_instead_of_answering():
+    client = make_redis("redis://127.0.0.1:1/0")
+    revocations = RevocationList(client, access_ttl=900, leeway=10)
+    started = time.monotonic()
+    with pytest.raises(Exception) as error:
+        revocations.is_revoked(claims())
+    assert type(error.value).__module__.startswith("redis")
+    assert time.monotonic() - started < 1.0

@@ -1,0 +1,68 @@
+"""Small helpers for talking to the stack the way any HTTP client would."""
+
+import secrets
+
+import requests
+
+TIMEOUT = 10
+
+
+def random_user() -> dict:
+    """Signup fields for a user nobody else in the run has."""
+    name = "u-" + secrets.token_hex(6)
+    return {"username": name, "email": f"{name}@example.com", "password": "pw-" + secrets.token_hex(8)}
+
+
+def bearer(token: str) -> dict:
+    """The Authorization header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def assert_error(response: requests.Response, status: int, code: str) -> dict:
+    """Check the status and the API.md error shape; return the body."""
+    assert response.status_code == status, (response.status_code, response.text)
+    assert response.headers["Content-Type"].startswith("application/json")
+    body = response.json()
+    assert body["error"] == code, body
+    assert isinstance(body["message"], str) and body["message"]
+    return body
+
+
+class Api:
+    """A requests session bound to the stack's base URL."""
+
+    def __init__(self, base_url: str, session: requests.Session):
+        self.base_url = base_url
+        self.session = session
+
+    def request(self, method: str, path: str, **kwargs) -> requests.Response:
+        """Any request to the stack."""
+        kwargs.setdefault("timeout", TIMEOUT)
+        return self.session.request(method, self.base_url + path, **kwargs)
+
+    def post(self, path: str, json=None, token: str | None = None, **kwargs) -> requests.Response:
+        """POST a JSON body, with a bearer token if given."""
+        headers = {**kwargs.pop("headers", {}), **(bearer(token) if token else {})}
+        return self.request("POST", path, json=json, headers=headers, **kwargs)
+
+    def get(self, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        """GET, with a bearer token if given."""
+        headers = {**kwargs.pop("headers", {}), **(bearer(token) if token else {})}
+        return self.request("GET", path, headers=headers, **kwargs)
+
+    def create_user(self, **overrides) -> dict:
+        """Sign up a random user; return its fields and id."""
+        fields = {**random_user(), **overrides}
+        response = self.post("/auth/signup", fields)
+        assert response.status_code == 201, response.text
+        return {**fields, "id": response.json()["id"], "username": response.json()["username"]}
+
+    def login(self, username: str, password: str) -> dict:
+        """Log in; return the token response."""
+        response = self.post("/auth/login", {"username": username, "password": password})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def me(self, token: str) -> requests.Response:
+        """GET /api/v1/me with ``token``."""
+        return self.get("/api/v1/me", token=token)

@@ -1,0 +1,52 @@
+"""nginx in front: routing, limits, request ids, JSON errors, no banners; health routes."""
+
+import pytest
+
+from tests.helpers import assert_error
+
+
+@pytest.mark.parametrize("path", ["/auth/healthz", "/api/healthz"])
+def test_health_routes_answer_ok(api, path):
+    response = api.get(path)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.parametrize("path", ["/", "/index.html", "/admin", "/auth", "/apix/v1/me", "/auth/nothing"])
+def test_unknown_paths_are_404_json(api, path):
+    assert_error(api.get(path), 404, "not_found")
+
+
+def test_bodies_over_the_limit_are_413_json(api):
+    response = api.request(
+        "POST", "/auth/signup", data=b"{" + b" " * 20_000 + b"}", headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_request_id_is_created_and_returned(api):
+    response = api.get("/api/healthz")
+    assert len(response.headers["X-Request-ID"]) >= 16
+
+
+def test_a_plain_client_request_id_is_kept_and_a_hostile_one_replaced(api):
+    assert api.get("/api/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    hostile = api.get("/api/healthz", headers={"X-Request-ID": 'x" onload=alert(1) ' + "y" * 100})
+    assert hostile.headers["X-Request-ID"] != "abc-123"
+    assert " " not in hostile.headers["X-Request-ID"]
+
+
+def test_no_version_banners(api, logged_in):
+    for response in (api.get("/nope"), api.get("/api/v1/me", token=logged_in["access_token"])):
+        assert response.headers.get("Server", "nginx") == "nginx"
+        assert "gunicorn" not in str(response.headers).lower()
+        assert "X-Powered-By" not in response.headers
+
+
+def test_token_responses_are_not_cacheable(api, new_user):
+    response = api.post("/auth/login", {"username": new_user["username"], "password": new_user["password"]})
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_trace_is_refused_405_json(api):
+    assert_error(api.request("TRACE", "/api/healthz"), 405, "method_not_allowed")
