@@ -80,8 +80,7 @@ def cmd_run(stack: StackSettings) -> int:
     """Start in the foreground; Ctrl-C (or SIGTERM) stops everything."""
     supervisor.write_config(stack)
     process = supervisor.start_supervisord(stack, foreground=True)
-    # Ctrl-C reaches supervisord too (same process group); it stops its
-    # programs and exits, and we wait for that.
+    # supervisord stops its programs and exits on SIGTERM/SIGINT; we wait for that.
     signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
     try:
         time.sleep(0.5)
@@ -89,7 +88,9 @@ def cmd_run(stack: StackSettings) -> int:
         print(f"stack is up: {stack.base_url}  (Ctrl-C stops it)", flush=True)
         return process.wait()
     except KeyboardInterrupt:
+        # A terminal's Ctrl-C reached supervisord too; a lone SIGINT to us did not.
         print("stopping...", flush=True)
+        process.send_signal(signal.SIGTERM)
         return process.wait()
     except (StackError, subprocess.CalledProcessError) as exc:
         print(f"start failed: {exc}", file=sys.stderr)
