@@ -1,0 +1,362 @@
+"""``python -m bench``: the whole benchmark in one run (what `make bench` calls).
+
+Starts its own stack with release settings, measures every row of
+PERFORMANCE.md side by side (each figure the median of several short
+rounds, the targets interleaved round by round so a noisy neighbour hits
+them all alike), prints one table, writes the figures as JSON and stops the
+stack. Knobs (environment): BENCH_ROUNDS (3), BENCH_SECONDS (3),
+BENCH_BCRYPT_ROUNDS (12), BENCH_STATE_DIR.
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import load, procs
+from bench.stack import (
+    BENCH_DIR,
+    UNLIMITED_RATE,
+    configured_rate_limit,
+    set_rate_limit,
+    start_bench_apps,
+    start_stack,
+    stop_stack,
+)
+from runner import supervisor
+from runner.settings import ROOT
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+CONNECTIONS = (16, 64)
+PASSWORD = "bench-password-0123"  # noqa: S105 (a throw-away user's password)
+USERS = 8
+LOGINS_PER_ROUND = 16
+LOGIN_CONCURRENCY = 4
+STORM_CLIENTS = 32
+STORM_RATE_PER_CLIENT = 20.0
+STORM_SECONDS = 8.0
+
+TARGETS = {
+    "p99_me_c64_ms": 50.0,
+    "me_over_peer": 1.5,
+    "me_over_python_ceiling": 0.7,
+    "login_over_bcrypt": 0.9,
+    "me_storm_over_me": 0.6,
+    "idle_memory_mb": 300.0,
+}
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout keeps the table."""
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class MemorySampler:
+    """Samples the stack's memory every half second while running."""
+
+    def __init__(self, pids_of):
+        self._pids_of = pids_of
+        self._stop = threading.Event()
+        self.peak = {"rss_kib": 0, "pss_kib": 0}
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            sample = procs.memory_kib(self._pids_of())
+            for key, value in sample.items():
+                self.peak[key] = max(self.peak[key], value)
+            self._stop.wait(0.5)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def measure_logins(stack, usernames) -> tuple[dict, list[str]]:
+    """Login rate at release bcrypt cost against raw checkpw on the same cores, interleaved."""
+    rounds = int(stack.env["BCRYPT_ROUNDS"])
+    cores = os.cpu_count() or 1
+    login_rates, bcrypt_rates, seconds_per_check, tokens = [], [], [], []
+    for index in range(ROUNDS):
+        log(f"logins round {index + 1}/{ROUNDS}")
+        raw = load.bcrypt_round(rounds, threads=cores, seconds=SECONDS)
+        bcrypt_rates.append(raw["rate"])
+        seconds_per_check.append(raw["seconds_per_check"])
+        result = load.login_round(stack.base_url, usernames, PASSWORD, LOGINS_PER_ROUND, LOGIN_CONCURRENCY)
+        if result["ok"] != result["tried"]:
+            raise RuntimeError(f"only {result['ok']} of {result['tried']} bench logins succeeded")
+        login_rates.append(result["rate"])
+        tokens += result["tokens"]
+    figures = {
+        "bcrypt_rounds": rounds,
+        "cores": cores,
+        "login_per_s": load.median(login_rates),
+        "raw_bcrypt_per_s": load.median(bcrypt_rates),
+        "one_check_s": load.median(seconds_per_check),
+        "rounds": {"login_per_s": login_rates, "raw_bcrypt_per_s": bcrypt_rates},
+    }
+    return figures, tokens
+
+
+def measure_throughput(stack, apps, token_file: Path, stack_pids) -> tuple[dict, dict]:
+    """Every HTTP row at 16 and 64 connections, rounds interleaved across the rows."""
+    rows = {
+        "nginx_ceiling": (apps.base_url, "/bench/nginx", None),
+        "python_ceiling": (apps.base_url, "/bench/wsgi", None),
+        "flask_ceiling": (apps.base_url, "/bench/flask", None),
+        "me": (stack.base_url, "/api/v1/me", token_file),
+        "peer": (apps.base_url, "/peer/api/v1/me", token_file),
+    }
+    log("warm-up")
+    for base_url, path, tokens in rows.values():
+        load.wrk(base_url, path, 16, 1, tokens)
+    runs: dict[str, dict[int, list[dict]]] = {name: {c: [] for c in CONNECTIONS} for name in rows}
+    with MemorySampler(stack_pids) as sampler:
+        for connections in CONNECTIONS:
+            for index in range(ROUNDS):
+                log(f"wrk c{connections} round {index + 1}/{ROUNDS}")
+                for name, (base_url, path, tokens) in rows.items():
+                    runs[name][connections].append(load.wrk(base_url, path, connections, SECONDS, tokens))
+    figures = {}
+    for name, by_connections in runs.items():
+        figures[name] = {}
+        for connections, results in by_connections.items():
+            failed = sum(sum(r["errors"].values()) for r in results)
+            figures[name][f"c{connections}"] = {
+                "rps": load.median([r["rps"] for r in results]),
+                "p50_ms": load.median([r["latency_us"]["p50"] / 1000 for r in results]),
+                "p99_ms": load.median([r["latency_us"]["p99"] / 1000 for r in results]),
+                "errors": failed,
+                "rounds_rps": [round(r["rps"]) for r in results],
+            }
+    memory = {
+        "under_load_rss_mb": sampler.peak["rss_kib"] / 1024,
+        "under_load_pss_mb": sampler.peak["pss_kib"] / 1024,
+    }
+    return figures, memory
+
+
+def wait_until_idle(pids: list[int], limit: float = 20.0) -> float:
+    """Seconds until these processes use under 5% of a core; ``limit`` if they never do."""
+    started = time.monotonic()
+    before = procs.cpu_seconds(pids)
+    while time.monotonic() - started < limit:
+        time.sleep(0.25)
+        now = procs.cpu_seconds(pids)
+        if now - before < 0.25 * 0.05:
+            return time.monotonic() - started
+        before = now
+    return limit
+
+
+def measure_storm(stack, rate: str, usernames, token_file: Path, auth_pids, stack_pids) -> tuple[dict, dict]:
+    """/api/v1/me while logins far over capacity arrive from many addresses, at the configured limit."""
+    set_rate_limit(stack, rate)
+    me_rates, p99s, drains = [], [], []
+    storms = []
+    try:
+        with MemorySampler(stack_pids) as sampler:
+            for index in range(ROUNDS):
+                log(f"login storm round {index + 1}/{ROUNDS} (AUTH_RATE_LIMIT={rate})")
+                storm = load.LoginStorm(
+                    stack.http_port, usernames, PASSWORD, STORM_CLIENTS, STORM_RATE_PER_CLIENT
+                )
+                storm.start()
+                time.sleep(1.0)
+                me = load.wrk(stack.base_url, "/api/v1/me", 64, SECONDS, token_file)
+                time.sleep(max(0.0, STORM_SECONDS - 1.0 - SECONDS))
+                storm.stop()
+                drains.append(wait_until_idle(auth_pids()))
+                me_rates.append(me["rps"])
+                p99s.append(me["latency_us"]["p99"] / 1000)
+                storms.append(storm.result)
+    finally:
+        set_rate_limit(stack, UNLIMITED_RATE)
+    accepted = [x for s in storms for x in s.accepted_latency]
+    rejected = [x for s in storms for x in s.rejected_latency]
+    other = [x for s in storms for x in s.other_latency]
+    statuses: dict[str, int] = {}
+    for storm in storms:
+        for status, count in storm.statuses.items():
+            statuses[str(status)] = statuses.get(str(status), 0) + count
+    seconds = ROUNDS * STORM_SECONDS
+    figures = {
+        "auth_rate_limit": rate,
+        "clients": STORM_CLIENTS,
+        "offered_per_s": sum(s.offered for s in storms) / seconds,
+        "statuses": statuses,
+        "accepted_per_s": len(accepted) / seconds,
+        "accepted_p50_s": load.percentile(accepted, 50),
+        "accepted_max_s": max(accepted) if accepted else None,
+        "rejected_429_p50_ms": (load.percentile(rejected, 50) or 0) * 1000 if rejected else None,
+        "rejected_429_p99_ms": (load.percentile(rejected, 99) or 0) * 1000 if rejected else None,
+        "other_max_s": max(other) if other else None,
+        "abandoned": sum(s.aborted for s in storms),
+        "auth_busy_after_storm_s": load.median(drains),
+        "me_rps": load.median(me_rates),
+        "me_p99_ms": load.median(p99s),
+        "rounds_me_rps": [round(r) for r in me_rates],
+    }
+    memory = {"storm_rss_mb": sampler.peak["rss_kib"] / 1024, "storm_pss_mb": sampler.peak["pss_kib"] / 1024}
+    return figures, memory
+
+
+def fmt(value, spec: str = ".0f") -> str:
+    """A number for the table; '-' when missing."""
+    return "-" if value is None else format(value, spec)
+
+
+def report(results: dict) -> str:
+    """The one table: every measured row, then the targets."""
+    http, logins, storm, memory = results["http"], results["logins"], results["storm"], results["memory"]
+    st = storm
+    lines = [
+        f"make bench  {results['started']}  "
+        f"({results['cores']} cores, load before: {results['load_before']})",
+        "",
+        f"{'row':<44}{'req/s c16':>10}{'p50':>8}{'p99':>8}{'req/s c64':>11}{'p50':>8}{'p99':>8}",
+    ]
+    names = {
+        "nginx_ceiling": "nginx ceiling (return 200)",
+        "python_ceiling": "Python ceiling (do-nothing WSGI)",
+        "flask_ceiling": "Flask ceiling (trivial JSON route)",
+        "me": "GET /api/v1/me (verify + 1 Redis MGET)",
+        "peer": "peer: flask-jwt-extended + Redis blocklist",
+    }
+    for key, label in names.items():
+        c16, c64 = http[key]["c16"], http[key]["c64"]
+        errors = c16["errors"] + c64["errors"]
+        lines.append(
+            f"{label:<44}{fmt(c16['rps']):>10}{fmt(c16['p50_ms'], '.1f'):>8}{fmt(c16['p99_ms'], '.1f'):>8}"
+            f"{fmt(c64['rps']):>11}{fmt(c64['p50_ms'], '.1f'):>8}{fmt(c64['p99_ms'], '.1f'):>8}"
+            + (f"  ({errors} errors!)" if errors else "")
+        )
+    lines += [
+        "(latencies in ms; each figure the median of "
+        f"{results['rounds']} rounds of {results['seconds']:g} s)",
+        "",
+        f"login, bcrypt cost {logins['bcrypt_rounds']}          {fmt(logins['login_per_s'], '.2f')}/s"
+        f"   raw bcrypt.checkpw on {logins['cores']} threads: {fmt(logins['raw_bcrypt_per_s'], '.2f')}/s"
+        f"   (one check {fmt(logins['one_check_s'], '.3f')} s)",
+        f"login storm ({st['clients']} addresses, {fmt(st['offered_per_s'])}/s offered, "
+        f"AUTH_RATE_LIMIT={st['auth_rate_limit']}): statuses {st['statuses']}",
+        f"   accepted {fmt(st['accepted_per_s'], '.1f')}/s, "
+        f"wait p50 {fmt(st['accepted_p50_s'], '.2f')} s max {fmt(st['accepted_max_s'], '.2f')} s; "
+        f"429 in p50 {fmt(st['rejected_429_p50_ms'], '.1f')} ms "
+        f"p99 {fmt(st['rejected_429_p99_ms'], '.1f')} ms; "
+        f"other statuses max {fmt(st['other_max_s'], '.2f')} s",
+        f"   auth_service still busy {fmt(st['auth_busy_after_storm_s'], '.1f')} s after the clients left "
+        f"({st['abandoned']} abandoned)",
+        f"GET /api/v1/me during the storm (c64)      {fmt(st['me_rps'])}/s  "
+        f"p99 {fmt(st['me_p99_ms'], '.1f')} ms",
+        "",
+        f"stack memory idle {fmt(memory['idle_pss_mb'])} MB PSS "
+        f"({fmt(memory['idle_rss_mb'])} MB summed RSS); "
+        f"under load {fmt(memory['under_load_pss_mb'])} MB PSS ({fmt(memory['under_load_rss_mb'])} MB RSS); "
+        f"storm {fmt(memory['storm_pss_mb'])} MB PSS",
+        "",
+        "targets",
+    ]
+    for name, figure in results["targets"].items():
+        lines.append(
+            f"  {name:<28}{fmt(figure['value'], '.2f'):>10}  {figure['rule']:<8}"
+            f"{'ok' if figure['ok'] else 'MISSED':>8}"
+        )
+    return "\n".join(lines)
+
+
+def targets(results: dict) -> dict:
+    """Each target of issue 4, its value and whether it holds."""
+    http, logins, storm, memory = results["http"], results["logins"], results["storm"], results["memory"]
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    values = {
+        "me_over_peer": ratio(http["me"]["c64"]["rps"], http["peer"]["c64"]["rps"]),
+        "me_over_python_ceiling": ratio(http["me"]["c64"]["rps"], http["python_ceiling"]["c64"]["rps"]),
+        "login_over_bcrypt": ratio(logins["login_per_s"], logins["raw_bcrypt_per_s"]),
+        "me_storm_over_me": ratio(storm["me_rps"], http["me"]["c64"]["rps"]),
+        "accepted_wait_over_check": ratio(storm["accepted_max_s"], logins["one_check_s"]),
+        "p99_me_c64_ms": http["me"]["c64"]["p99_ms"],
+        "idle_memory_mb": memory["idle_pss_mb"],
+    }
+    rules = {**TARGETS, "accepted_wait_over_check": 2.0}
+    out = {}
+    for name, value in values.items():
+        limit = rules[name]
+        at_most = name in ("p99_me_c64_ms", "idle_memory_mb", "accepted_wait_over_check")
+        ok = value is not None and (value <= limit if at_most else value >= limit)
+        out[name] = {"value": value, "rule": f"{'<=' if at_most else '>='} {limit:g}", "ok": ok}
+    return out
+
+
+def main() -> int:
+    """Run everything; the exit code is 0 when the run completed (targets are reported, not enforced)."""
+    started = time.monotonic()
+    results = {
+        "started": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "cores": os.cpu_count(),
+        "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "rounds": ROUNDS,
+        "seconds": SECONDS,
+    }
+    configured_rate = configured_rate_limit()
+    log("starting the bench stack (release settings)")
+    stack = start_stack()
+    apps = None
+    try:
+        apps = start_bench_apps(stack)
+        root_pid = supervisor.supervisord_pid(stack)
+
+        def stack_pids():
+            return procs.descendants(root_pid)
+
+        def auth_pids():
+            return procs.pids_in_dir(stack_pids(), ROOT / "auth_service")
+
+        log(f"signing up {USERS} users")
+        usernames = load.signup_users(stack.base_url, USERS, PASSWORD)
+        results["logins"], tokens = measure_logins(stack, usernames)
+        token_file = stack.path("bench-tokens.txt")
+        token_file.write_text("\n".join(tokens) + "\n")
+        results["token_pool"] = len(tokens)
+        time.sleep(2)
+        idle = procs.memory_kib(stack_pids())
+        results["http"], under_load = measure_throughput(stack, apps, token_file, stack_pids)
+        results["storm"], storm_memory = measure_storm(
+            stack, configured_rate, usernames, token_file, auth_pids, stack_pids
+        )
+        results["memory"] = {
+            "idle_rss_mb": idle["rss_kib"] / 1024,
+            "idle_pss_mb": idle["pss_kib"] / 1024,
+            **under_load,
+            **storm_memory,
+            "processes": len(stack_pids()),
+        }
+    finally:
+        if apps is not None:
+            apps.stop()
+        stop_stack(stack)
+    results["targets"] = targets(results)
+    results["duration_s"] = round(time.monotonic() - started, 1)
+    print(report(results))
+    out_dir = BENCH_DIR / "results"
+    out_dir.mkdir(exist_ok=True)
+    path = out_dir / f"bench-{results['started'].replace(':', '')}.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (out_dir / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nfinished in {results['duration_s']:.0f} s; figures written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
