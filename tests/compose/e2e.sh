@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# `make compose-test`: prove `docker compose up` on this machine, end to end.
+#
+#  1. install docker.io, docker-compose and debootstrap if missing (root);
+#  2. start dockerd if no engine answers (and stop it at the end if we did);
+#  3. build local stand-ins for the official base images (no registry here);
+#  4. build the stack's images and start it with docker-compose, wait for
+#     every healthcheck;
+#  5. run the integration suite (tests/) in the `tests` compose service
+#     (profile "test"), against nginx by service name;
+#  6. stop redis: /api/v1/me must answer 503 (JSON, Retry-After), then 200
+#     again once redis is back; stop postgres: issued tokens keep working;
+#  7. scale api_service to 3 and check nginx spreads requests over them;
+#  8. tear everything down, volumes included.
+#
+# Uses docker-compose (1.29, Debian's) or `docker compose` (v2) if present.
+# Environment: COMPOSE_TEST_KEEP=1 leaves the stack running for a look.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+PROJECT=${COMPOSE_TEST_PROJECT:-authstack-e2e}
+TIMINGS_FILE=$(mktemp)
+export TIMINGS_FILE
+workdir=$(mktemp -d)
+failures=()
+started_dockerd=0
+compose_up=0
+
+# ---- 1. packages ----
+ensure_packages() {
+    local missing=()
+    command -v dockerd >/dev/null || missing+=(docker.io)
+    command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
+    command -v debootstrap >/dev/null || missing+=(debootstrap)
+    command -v curl >/dev/null || missing+=(curl)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    [ "$(id -u)" -eq 0 ] || die "missing ${missing[*]}: run as root, or install them"
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+compose() {
+    if command -v docker-compose >/dev/null; then
+        docker-compose -p "$PROJECT" --env-file "$workdir/compose.env" -f "$repo/docker-compose.yml" "$@"
+    else
+        docker compose -p "$PROJECT" --env-file "$workdir/compose.env" -f "$repo/docker-compose.yml" "$@"
+    fi
+}
+
+# Containers of the project: "name state health" per line.
+container_states() {
+    docker ps -a --filter "label=com.docker.compose.project=$PROJECT" -q |
+        xargs -r docker inspect -f \
+            '{{ index .Config.Labels "com.docker.compose.service" }} {{ .Name }} {{ .State.Status }} {{ if .State.Health }}{{ .State.Health.Status }}{{ else }}-{{ end }} {{ .State.ExitCode }}'
+}
+
+# Wait until every long-running container is healthy and migrate exited 0.
+wait_healthy() {
+    local deadline=$(($(now) + ${1:-240})) states bad
+    while :; do
+        states=$(container_states)
+        bad=$(awk '$1 == "migrate" { if ($3 != "exited" || $5 != 0) print; next }
+                   $1 == "tests" { next }
+                   $3 != "running" || $4 != "healthy" { print }' <<<"$states")
+        if [ -n "$states" ] && [ -z "$bad" ]; then
+            return 0
+        fi
+        if [ "$(now)" -ge "$deadline" ]; then
+            log "not healthy in time:"
+            printf '%s\n' "$bad" >&2
+            return 1
+        fi
+        sleep 2
+    done
+}
+
+base_url() { echo "http://127.0.0.1:$HTTP_PORT"; }
+
+# curl wrapper: prints "STATUS" and stores headers/body in $workdir/last.*
+http() { # METHOD PATH [JSON] [TOKEN]
+    local args=(-sS -o "$workdir/last.body" -D "$workdir/last.headers" -w '%{http_code}' --max-time 10 -X "$1")
+    [ -n "${3:-}" ] && args+=(-H 'Content-Type: application/json' --data "$3")
+    [ -n "${4:-}" ] && args+=(-H "Authorization: Bearer $4")
+    curl "${args[@]}" "$(base_url)$2" || echo 000
+}
+
+json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$workdir/last.body" "$1"; }
+
+# Poll until PATH (with TOKEN) answers STATUS, for up to SECONDS.
+wait_status() { # STATUS SECONDS METHOD PATH [JSON] [TOKEN]
+    local want=$1 deadline=$(($(now) + $2)) got
+    shift 2
+    while :; do
+        got=$(http "$@")
+        [ "$got" = "$want" ] && return 0
+        if [ "$(now)" -ge "$deadline" ]; then
+            log "$1 $2 answered $got, wanted $want: $(head -c 300 "$workdir/last.body" 2>/dev/null)"
+            return 1
+        fi
+        sleep 1
+    done
+}
+
+# ---- 6. dependency outages ----
+outage_checks() {
+    local user password token status
+    user="e2e-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
+    password="pw-$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')"
+    status=$(http POST /auth/signup "{\"username\":\"$user\",\"email\":\"$user@example.com\",\"password\":\"$password\"}")
+    [ "$status" = 201 ] || { log "signup answered $status"; return 1; }
+    status=$(http POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}")
+    [ "$status" = 200 ] || { log "login answered $status"; return 1; }
+    token=$(json_field access_token)
+    wait_status 200 10 GET /api/v1/me "" "$token" || return 1
+
+    log "stopping redis: /api/v1/me must answer 503"
+    compose stop redis >/dev/null 2>&1
+    wait_status 503 20 GET /api/v1/me "" "$token" || return 1
+    [ "$(json_field error)" = unavailable ] || { log "503 body: $(cat "$workdir/last.body")"; return 1; }
+    grep -qi '^retry-after:' "$workdir/last.headers" || { log "503 without Retry-After"; return 1; }
+    status=$(http GET /api/healthz)
+    [ "$status" = 503 ] || { log "/api/healthz answered $status with redis down"; return 1; }
+    log "starting redis again: /api/v1/me must recover"
+    compose start redis >/dev/null 2>&1
+    wait_status 200 60 GET /api/v1/me "" "$token" || return 1
+    wait_healthy 90 || return 1
+
+    log "stopping postgres: issued tokens keep working, login answers 503"
+    compose stop postgres >/dev/null 2>&1
+    wait_status 200 10 GET /api/v1/me "" "$token" || return 1
+    status=$(http POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}")
+    [ "$status" = 503 ] || { log "login with postgres down answered $status: $(cat "$workdir/last.body")"; return 1; }
+    compose start postgres >/dev/null 2>&1
+    wait_status 200 60 POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}" || return 1
+    wait_healthy 120
+}
+
+# The outage checks, then both data stores started again whatever happened.
+outages() {
+    local rc=0
+    outage_checks || rc=$?
+    compose start redis postgres >/dev/null 2>&1 || true
+    return "$rc"
+}
+
+# Established connections to port 8000 inside each api_service replica.
+api_connection_counts() {
+    local c
+    for c in $(docker ps --filter "label=com.docker.compose.project=$PROJECT" \
+        --filter "label=com.docker.compose.service=api_service" -q); do
+        docker exec "$c" python -c '
+import sys
+n = 0
+for line in open("/proc/net/tcp").readlines()[1:]:
+    f = line.split()
+    if f[1].endswith(":1F40") and f[3] == "01":
+        n += 1
+print(n)'
+    done
+}
+
+# ---- 7. scaling ----
+scale_check() {
+    local token counts status i
+    compose up -d --no-deps --scale api_service=3 api_service >/dev/null 2>&1
+    wait_healthy 120 || return 1
+    # nginx resolves the upstream names when it starts: restart it to see the
+    # new replicas (the template's upstream block has no `resolve`).
+    compose restart nginx >/dev/null 2>&1
+    wait_healthy 60 || return 1
+    status=$(http POST /auth/signup "{\"username\":\"e2e-scale\",\"email\":\"e2e-scale@example.com\",\"password\":\"pw-scale-12345\"}")
+    [ "$status" = 201 ] || { log "signup answered $status"; return 1; }
+    status=$(http POST /auth/login '{"username":"e2e-scale","password":"pw-scale-12345"}')
+    token=$(json_field access_token)
+    for i in $(seq 1 60); do
+        status=$(http GET /api/v1/me "" "$token")
+        [ "$status" = 200 ] || { log "request $i answered $status"; return 1; }
+    done
+    counts=$(api_connection_counts | tr '\n' ' ')
+    log "nginx keep-alive connections per api_service replica: $counts"
+    [ "$(wc -w <<<"$counts")" -eq 3 ] || return 1
+    ! grep -qw 0 <<<"$counts" || { log "a replica got no traffic"; return 1; }
+}
+
+dump_state() {
+    log "container states:"
+    container_states >&2 || true
+    compose logs --tail=40 >&2 2>/dev/null || true
+}
+
+teardown() {
+    local rc=$?
+    set +e
+    if [ "$compose_up" = 1 ]; then
+        if [ "${COMPOSE_TEST_KEEP:-}" = 1 ]; then
+            log "COMPOSE_TEST_KEEP=1: leaving project $PROJECT running (env: $workdir/compose.env)"
+        else
+            timed "teardown (down -v)" compose --profile test down -v --remove-orphans >/dev/null 2>&1
+        fi
+    fi
+    if [ "$started_dockerd" = 1 ] && [ "${COMPOSE_TEST_KEEP:-}" != 1 ]; then
+        "$here/dockerd-stop.sh"
+    fi
+    [ "${COMPOSE_TEST_KEEP:-}" = 1 ] || rm -rf "$workdir"
+    echo
+    echo "compose-test timings:"
+    cat "$TIMINGS_FILE"
+    rm -f "$TIMINGS_FILE"
+    if [ ${#failures[@]} -gt 0 ]; then
+        echo "compose-test FAILED: ${failures[*]}"
+        rc=1
+    elif [ "$rc" -eq 0 ]; then
+        echo "compose-test passed"
+    fi
+    exit "$rc"
+}
+trap teardown EXIT
+
+step() { # LABEL CMD...: run a checked step, remember a failure, go on
+    local label=$1
+    shift
+    if ! timed "$label" "$@"; then
+        failures+=("$label")
+        dump_state
+        return 1
+    fi
+}
+
+start_all=$(now)
+timed "install packages" ensure_packages
+pidfile=${COMPOSE_TEST_RUN_DIR:-/run/compose-test}/dockerd.pid
+if ! docker_answers; then
+    timed "start dockerd" "$here/dockerd-start.sh"
+    [ -f "$pidfile" ] && started_dockerd=1
+fi
+timed "stand-in base images" "$here/standins/build.sh"
+
+HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+umask 077
+cat >"$workdir/compose.env" <<EOF
+JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
+POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+HTTP_PORT=$HTTP_PORT
+BCRYPT_ROUNDS=4
+AUTH_RATE_LIMIT=200r/s
+LOGIN_MAX_FAILURES=5
+IMAGE_TAG=e2e
+EOF
+umask 022
+# Locally added CA certificates (Debian's place for them) reach pip in the
+# build stages through the images' EXTRA_CA_CERTS build argument.
+if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
+    EXTRA_CA_CERTS=$(cat /usr/local/share/ca-certificates/*.crt)
+    export EXTRA_CA_CERTS
+fi
+
+# A left-over project from an interrupted run would hold the names and volumes.
+compose --profile test down -v --remove-orphans >/dev/null 2>&1 || true
+timed "compose build" compose --profile test build
+compose_up=1
+up_and_wait() { compose up -d && wait_healthy 240; }
+step "compose up + healthy" up_and_wait || exit 1
+step "integration tests" compose --profile test run --rm tests || true
+step "redis/postgres outages" outages || true
+step "scale api_service=3" scale_check || true
+log "total so far: $(($(now) - start_all))s"

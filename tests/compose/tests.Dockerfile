@@ -1,0 +1,27 @@
+# The `tests` compose service (profile "test"): the integration suite in tests/,
+# run against nginx by service name. Build context: the repository root.
+FROM python:3.11-slim-bookworm
+ARG EXTRA_CA_CERTS=""
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+WORKDIR /src
+COPY requirements-dev.txt ./
+COPY auth_service/requirements.txt auth_service/requirements.txt
+COPY api_service/requirements.txt api_service/requirements.txt
+COPY authcore authcore
+# The CA bundle is put together and removed in the same step, so no layer keeps it.
+RUN cp /etc/ssl/certs/ca-certificates.crt /tmp/ca-bundle.pem \
+    && if [ -n "$EXTRA_CA_CERTS" ]; then printf '%s\n' "$EXTRA_CA_CERTS" >> /tmp/ca-bundle.pem; fi \
+    && PIP_CERT=/tmp/ca-bundle.pem pip install -r requirements-dev.txt \
+    && PIP_CERT=/tmp/ca-bundle.pem pip install --no-deps ./authcore \
+    && rm /tmp/ca-bundle.pem
+COPY pyproject.toml ./
+COPY tests tests
+RUN groupadd --system --gid 10002 tester \
+    && useradd --system --uid 10002 --gid tester --create-home tester
+USER 10002:10002
+ENV BASE_URL=http://nginx
+CMD ["python", "-m", "pytest", "tests", "-p", "no:cacheprovider"]
