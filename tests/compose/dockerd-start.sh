@@ -4,7 +4,7 @@
 # Needs root. Logs go to $DOCKERD_LOG.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=tests/compose/lib.sh
 . "$here/lib.sh"
 
 state_dir=${COMPOSE_TEST_RUN_DIR:-/run/compose-test}

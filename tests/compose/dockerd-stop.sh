@@ -2,7 +2,7 @@
 # Stop the dockerd that dockerd-start.sh started (and only that one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=tests/compose/lib.sh
 . "$here/lib.sh"
 
 state_dir=${COMPOSE_TEST_RUN_DIR:-/run/compose-test}

@@ -18,7 +18,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-# shellcheck source=lib.sh
+# shellcheck source=tests/compose/lib.sh
 . "$here/lib.sh"
 
 PROJECT=${COMPOSE_TEST_PROJECT:-authstack-e2e}

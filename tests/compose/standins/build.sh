@@ -12,7 +12,7 @@
 # a real image (pulled elsewhere): it is left alone, never overwritten.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../lib.sh
+# shellcheck source=tests/compose/lib.sh
 . "$here/../lib.sh"
 
 STANDIN_CACHE=${STANDIN_CACHE:-/var/cache/compose-standins}
@@ -31,6 +31,7 @@ STANDINS=(
 # The mirror(s) apt on this host already uses for bookworm, so the stand-ins
 # fetch packages from the same place the host does.
 apt_site() { # $1 = codename (bookworm, bookworm-security)
+    # shellcheck disable=SC2016  # $(SITE) is apt's field syntax, not the shell's
     apt-get indextargets --format '$(SITE)' "Codename: $1" 'Identifier: Packages' 2>/dev/null | head -n 1
 }
 

@@ -19,6 +19,7 @@ auto_envsubst() {
     output_dir="${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}"
     filter="${NGINX_ENVSUBST_FILTER:-}"
 
+    # shellcheck disable=SC2016,SC2046  # literal ${NAME} list; word splitting wanted
     defined_envs=$(printf '${%s} ' $(awk "END { for (name in ENVIRON) { print ( name ~ /${filter}/ ) ? name : \"\" } }" </dev/null))
     [ -d "$template_dir" ] || return 0
     if [ ! -w "$output_dir" ]; then

@@ -16,6 +16,7 @@ if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
                 *.envsh)
                     if [ -x "$f" ]; then
                         entrypoint_log "$0: Sourcing $f"
+                        # shellcheck disable=SC1090
                         . "$f"
                     else
                         entrypoint_log "$0: Ignoring $f, not executable"

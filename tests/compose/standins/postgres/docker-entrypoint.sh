@@ -60,6 +60,7 @@ MSG
         "${psql[@]}" --dbname postgres --set db="$POSTGRES_DB" <<<'CREATE DATABASE :"db";'
     fi
     for f in /docker-entrypoint-initdb.d/*; do
+        # shellcheck disable=SC1090  # init scripts are the user's
         case "$f" in
             *.sh) echo "running $f"; . "$f" ;;
             *.sql) echo "running $f"; "${psql[@]}" --dbname "$POSTGRES_DB" -f "$f" ;;
