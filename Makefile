@@ -68,6 +68,16 @@ stop: ## stop one part: S=postgres|redis|auth_service|api_service|nginx
 start: ## start one part again: S=postgres|redis|auth_service|api_service|nginx
 	@$(PY) -m runner start $(S)
 
+.PHONY: admin
+admin: ## create the first admin of the running stack: make admin USER=<name> EMAIL=<email> (asks the password)
+	@if [ "$(origin USER)" != "command line" ] || [ -z "$(EMAIL)" ]; then \
+		echo "usage: make admin USER=<name> EMAIL=<email>" >&2; exit 2; fi
+	@$(PY) -m runner admin "$(USER)" "$(EMAIL)"
+
+.PHONY: rebuild-revocations
+rebuild-revocations: ## rewrite the Redis revocation list from Postgres (auth_service also does it by itself)
+	@$(PY) -m runner rebuild-revocations
+
 .PHONY: lint
 lint: venv ## ruff lint and format check
 	$(VENV)/bin/ruff check .

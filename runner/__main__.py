@@ -23,9 +23,17 @@ from runner.settings import SERVICES, StackSettings, load_stack_settings
 HEALTH_ROUTES = ("/auth/healthz", "/api/healthz")
 
 
+def auth_command(
+    stack: StackSettings, module: str, *args: str, check: bool = True, stdin_text: str | None = None
+) -> int:
+    """Run one of auth_service's commands (``python -m auth_app.<module>``) with the stack's settings."""
+    command = [str(supervisor.VENV_BIN / "python"), "-m", f"auth_app.{module}", *args]
+    return subprocess.run(command, check=check, env=stack.env, input=stdin_text, text=True).returncode
+
+
 def migrate(stack: StackSettings) -> None:
     """Apply the auth_service migrations: the explicit step before auth starts."""
-    subprocess.run([str(supervisor.VENV_BIN / "python"), "-m", "auth_app.migrate"], check=True, env=stack.env)
+    auth_command(stack, "migrate")
 
 
 def wait_healthy(stack: StackSettings, timeout: float = 60) -> None:
@@ -150,6 +158,10 @@ def main(argv: list[str]) -> int:
         if command == "migrate":
             migrate(stack)
             return 0
+        if command == "admin" and len(args) == 2:
+            return auth_command(stack, "admin", *args, check=False)
+        if command == "rebuild-revocations":
+            return auth_command(stack, "revocation_rebuild", check=False)
     except StackError as exc:
         print(exc, file=sys.stderr)
         return 1

@@ -35,6 +35,15 @@ def test_environment() -> dict[str, str]:
     }
 
 
+def create_admin(stack) -> dict[str, str]:
+    """An admin made the way users make theirs (the admin command); its credentials for the tests."""
+    username, password = "admin-" + secrets.token_hex(4), secrets.token_urlsafe(16)
+    stack_commands.auth_command(
+        stack, "admin", username, f"{username}@example.com", stdin_text=password + "\n"
+    )
+    return {"ADMIN_USERNAME": username, "ADMIN_PASSWORD": password}
+
+
 def main(pytest_args: list[str]) -> int:
     """Run the whole suite against a fresh stack; the exit code is pytest's."""
     os.environ.update(test_environment())
@@ -47,7 +56,8 @@ def main(pytest_args: list[str]) -> int:
     if stack_commands.cmd_up(stack) != 0:
         return 1
     try:
-        env = {**stack.env, "BASE_URL": stack.base_url}
+        admin = create_admin(stack)
+        env = {**stack.env, **admin, "BASE_URL": stack.base_url}
         command = [str(supervisor.VENV_BIN / "python"), "-m", "pytest", *TEST_PATHS, *pytest_args]
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     finally:

@@ -39,3 +39,18 @@ def new_user(api):
 def logged_in(api, new_user):
     """``new_user`` plus the token response of a login."""
     return {**new_user, **api.login(new_user["username"], new_user["password"])}
+
+
+@pytest.fixture(scope="session")
+def admin_credentials() -> dict:
+    """The admin that `make test` creates with the admin command before the suite."""
+    username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
+    if not username or not password:
+        pytest.fail("ADMIN_USERNAME/ADMIN_PASSWORD are not set: run the suite with `make test`")
+    return {"username": username, "password": password}
+
+
+@pytest.fixture
+def admin_token(api, admin_credentials) -> str:
+    """A fresh access token of the admin."""
+    return api.login(admin_credentials["username"], admin_credentials["password"])["access_token"]

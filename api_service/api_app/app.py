@@ -19,7 +19,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.log_level)
     app = Flask(__name__)
     redis_client = make_redis(settings.redis_url)
-    app.extensions["redis"] = redis_client
     app.extensions["authenticator"] = Authenticator(
         AccessTokenVerifier(settings.tokens),
         RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway),

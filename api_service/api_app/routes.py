@@ -1,28 +1,12 @@
 """The api_service routes: who am I, an admin-only example, and health."""
 
-from functools import wraps
+import redis
+from flask import Blueprint, current_app, g
 
-from flask import Blueprint, current_app, g, request
-
-from authcore.errors import Forbidden, Unavailable, json_response
+from authcore.bearer import require_token
+from authcore.errors import Unavailable, json_response
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-
-def require_token(role: str | None = None):
-    """Route decorator: a valid, unrevoked access token (with ``role`` if given)."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            g.claims = current_app.extensions["authenticator"].authenticate(request)
-            if role is not None and role not in g.claims.roles:
-                raise Forbidden()
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 @bp.get("/v1/me")
@@ -50,9 +34,11 @@ def admin():
 
 @bp.get("/healthz")
 def healthz():
-    """200 when Redis answers, else 503: without Redis no token can be checked."""
+    """200 when the revocation list in Redis can be read, else 503."""
     try:
-        current_app.extensions["redis"].ping()
-    except Exception:
+        ready = current_app.extensions["authenticator"].revocations.is_ready()
+    except redis.RedisError:
         raise Unavailable("Redis is unreachable.") from None
+    if not ready:
+        raise Unavailable("The revocation list is being rebuilt.")
     return json_response({"status": "ok"})

@@ -1,51 +1,43 @@
-"""Account and session operations: the rules between the routes and the store.
+"""Accounts: signup, login, password changes, roles and disabling.
 
-Ending a session is written to Postgres and to the Redis revocation list in
-one step: the Redis write happens inside the Postgres transaction, so if
-Redis fails nothing is committed and the client gets a 503 to retry, and a
-session is never ended in one place but not the other.
+Everything that ends sessions or revokes tokens goes through
+``auth_app.revoking``, which keeps Postgres and the revocation list in step.
 """
 
 import uuid
-from dataclasses import dataclass
 
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from auth_app import store
 from auth_app.passwords import check_password, hash_password
-from auth_app.refresh_tokens import new_refresh_token
+from auth_app.revoking import cut_off_user, end_sessions
+from auth_app.sessions import ClientInfo, Sessions
 from auth_app.settings import Settings
-from auth_app.validation import normalise_username
-from authcore.errors import Conflict, InvalidCredentials
+from auth_app.validation import normalise_username, password_problem
+from authcore.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
 from authcore.revocation import RevocationList
-from authcore.tokens import AccessClaims, issue_access_token
-
-MAX_USER_AGENT_CHARS = 256
-
-
-@dataclass(frozen=True)
-class ClientInfo:
-    """Where a request came from, as nginx saw it."""
-
-    user_agent: str
-    ip: str
+from authcore.tokens import AccessClaims
 
 
 class Accounts:
-    """Signup, login and session endings for one auth_service worker."""
+    """Account operations of one auth_service worker."""
 
-    def __init__(self, settings: Settings, pool: ConnectionPool, revocations: RevocationList):
+    def __init__(
+        self, settings: Settings, pool: ConnectionPool, revocations: RevocationList, sessions: Sessions
+    ):
         self._settings = settings
         self._pool = pool
         self._revocations = revocations
+        self._sessions = sessions
 
-    def signup(self, username: str, email: str, password: str) -> store.User:
+    def signup(self, username: str, email: str, password: str, admin: bool = False) -> store.User:
         """Create a user from validated fields; 409 if the name or email is taken."""
         password_hash = hash_password(password, self._settings.bcrypt_rounds)
+        insert = store.insert_admin if admin else store.insert_user
         try:
             with self._pool.connection() as conn:
-                return store.insert_user(conn, username, email, password_hash)
+                return insert(conn, username, email, password_hash)
         except pg_errors.UniqueViolation as exc:
             taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
@@ -59,49 +51,57 @@ class Accounts:
                 username=None if is_email else normalise_username(login),
                 email=login if is_email else None,
             )
-        rounds = self._settings.bcrypt_rounds
         # Always one bcrypt check, so unknown users and wrong passwords look alike.
+        rounds = self._settings.bcrypt_rounds
         password_ok = check_password(password, user.password_hash if user else None, rounds)
         if user is None or not password_ok or user.disabled_at is not None:
             raise InvalidCredentials()
-        return self._open_session(user, client)
+        return self._sessions.open(user, client)
 
-    def _open_session(self, user: store.User, client: ClientInfo) -> dict:
-        session_id = uuid.uuid4()
-        refresh_token, refresh_hash = new_refresh_token()
+    def change_password(self, claims: AccessClaims, current: str, new: str) -> None:
+        """Set a new password after checking the current one; end every other session."""
+        problem = password_problem(new)
+        if problem:
+            raise ValidationFailed(fields={"new_password": problem})
+        user_id = uuid.UUID(claims.user_id)
+        with self._pool.connection() as conn:
+            user = store.find_user_by_id(conn, user_id)
+        if user is None or not check_password(current, user.password_hash, self._settings.bcrypt_rounds):
+            raise ValidationFailed(fields={"current_password": "is incorrect"})
+        new_hash = hash_password(new, self._settings.bcrypt_rounds)
         with self._pool.connection() as conn, conn.transaction():
-            store.insert_session(
-                conn,
-                session_id,
-                user.id,
-                refresh_hash,
-                self._settings.tokens.refresh_ttl,
-                client.user_agent[:MAX_USER_AGENT_CHARS],
-                client.ip,
+            store.set_password_hash(conn, user_id, new_hash)
+            end_sessions(
+                conn, self._revocations, user_id, "password_changed", keep=uuid.UUID(claims.session_id)
             )
-        return self._token_response(user, session_id, refresh_token)
 
-    def _token_response(self, user: store.User, session_id: uuid.UUID, refresh_token: str) -> dict:
-        tokens = self._settings.tokens
-        access_token, _ = issue_access_token(
-            tokens,
-            user_id=str(user.id),
-            username=user.username,
-            session_id=str(session_id),
-            roles=user.roles,
-        )
-        return {
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": tokens.access_ttl,
-            "refresh_token": refresh_token,
-            "refresh_expires_in": tokens.refresh_ttl,
-        }
-
-    def logout(self, claims: AccessClaims) -> None:
-        """End the caller's current session, in Postgres and in the revocation list."""
+    def grant_role(self, username: str, role: str) -> None:
+        """Give a user a role (idempotent); it shows in tokens from their next refresh."""
         with self._pool.connection() as conn, conn.transaction():
-            store.end_session(conn, uuid.UUID(claims.session_id), uuid.UUID(claims.user_id), "logout")
-            # Revoke even if the row was already ended: the token in hand proved
-            # the session alive a moment ago, and a second revocation is harmless.
-            self._revocations.revoke_sessions([claims.session_id])
+            user = self._locked_user(conn, username)
+            if role not in user.roles:
+                store.set_roles(conn, user.id, [*user.roles, role])
+
+    def revoke_role(self, username: str, role: str) -> None:
+        """Take a role away (idempotent); tokens carrying it stop working at once."""
+        with self._pool.connection() as conn, conn.transaction():
+            user = self._locked_user(conn, username)
+            if role in user.roles:
+                store.set_roles(conn, user.id, [r for r in user.roles if r != role])
+                # The tokens in hand still list the role: cut them off, so the
+                # next request must refresh and gets tokens without it.
+                cut_off_user(conn, self._revocations, user.id)
+
+    def disable(self, username: str) -> None:
+        """Disable a user: every session ends, logins and refreshes are refused."""
+        with self._pool.connection() as conn, conn.transaction():
+            user = self._locked_user(conn, username)
+            store.disable_user(conn, user.id)
+            cut_off_user(conn, self._revocations, user.id, end_reason="user_disabled")
+
+    @staticmethod
+    def _locked_user(conn, username: str) -> store.User:
+        user = store.lock_user_by_name(conn, normalise_username(username))
+        if user is None:
+            raise NotFound("No such user.")
+        return user

@@ -8,7 +8,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from auth_app.accounts import Accounts
 from auth_app.db import open_pool
+from auth_app.revocation_rebuild import start_rebuild_watcher
 from auth_app.routes import bp as routes_bp
+from auth_app.routes import docs as docs_bp
+from auth_app.sessions import Sessions
 from auth_app.settings import Settings, load_settings
 from authcore.bearer import Authenticator
 from authcore.errors import register_error_handlers
@@ -22,8 +25,12 @@ MAX_BODY_BYTES = 64 * 1024
 DEPENDENCY_ERRORS = (psycopg.OperationalError, psycopg_pool.PoolTimeout, redis.RedisError)
 
 
-def create_app(settings: Settings | None = None, pool_size: int = 8) -> Flask:
-    """Build the app; settings default to the environment and are validated here."""
+def create_app(settings: Settings | None = None, pool_size: int = 8, watch_redis: bool = True) -> Flask:
+    """Build the app; settings default to the environment and are validated here.
+
+    With ``watch_redis`` a background thread rebuilds the revocation list
+    whenever Redis restarts or loses it (off in unit tests).
+    """
     settings = settings or load_settings()
     configure_logging(settings.log_level)
     app = Flask(__name__)
@@ -33,13 +40,18 @@ def create_app(settings: Settings | None = None, pool_size: int = 8) -> Flask:
     pool = open_pool(settings.database_url, max_size=pool_size)
     redis_client = make_redis(settings.redis_url)
     revocations = RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway)
+    sessions = Sessions(settings.tokens, pool, revocations)
     app.extensions.update(
         pool=pool,
         redis=redis_client,
-        accounts=Accounts(settings, pool, revocations),
+        sessions=sessions,
+        accounts=Accounts(settings, pool, revocations, sessions),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
     )
     init_request_id(app)
     register_error_handlers(app, unavailable_errors=DEPENDENCY_ERRORS)
     app.register_blueprint(routes_bp)
+    app.register_blueprint(docs_bp)
+    if watch_redis:
+        start_rebuild_watcher(pool, revocations, settings.tokens)
     return app

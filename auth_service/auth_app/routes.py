@@ -1,36 +1,37 @@
-"""The auth_service routes of API.md: signup, login, logout, health."""
+"""The auth_service routes of API.md. Each one reads input, calls a service, shapes JSON."""
 
-from functools import wraps
+from pathlib import Path
 
 from flask import Blueprint, current_app, g, request
 
 from auth_app import store
-from auth_app.accounts import ClientInfo
-from auth_app.validation import require_strings, validated_signup
-from authcore.errors import Unavailable, json_response
+from auth_app.accounts import Accounts
+from auth_app.sessions import ClientInfo, Sessions
+from auth_app.validation import ROLE, require_strings, validated_signup
+from authcore.bearer import require_token
+from authcore.errors import Unavailable, ValidationFailed, json_response
 from authcore.json_body import read_json_object
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+docs = Blueprint("docs", __name__)
+OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
 
-def _accounts():
+def _accounts() -> Accounts:
     return current_app.extensions["accounts"]
 
 
-def require_token(view):
-    """Route decorator: a valid, unrevoked access token, its claims in ``g.claims``."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        g.claims = current_app.extensions["authenticator"].authenticate(request)
-        return view(*args, **kwargs)
-
-    return wrapper
+def _sessions() -> Sessions:
+    return current_app.extensions["sessions"]
 
 
 def client_info() -> ClientInfo:
     """The caller's user agent and address (ProxyFix trusts exactly nginx's hop)."""
     return ClientInfo(user_agent=request.headers.get("User-Agent", ""), ip=request.remote_addr or "")
+
+
+def _no_content():
+    return "", 204
 
 
 @bp.post("/signup")
@@ -55,12 +56,81 @@ def login():
     return json_response(_accounts().login(fields["username"], fields["password"], client_info()))
 
 
+@bp.post("/refresh")
+def refresh():
+    """Rotate a refresh token into a new token pair."""
+    fields = require_strings(read_json_object(request), ("refresh_token",))
+    return json_response(_sessions().refresh(fields["refresh_token"], client_info()))
+
+
 @bp.post("/logout")
-@require_token
+@require_token()
 def logout():
     """End the current session: its tokens are refused from the next request on."""
-    _accounts().logout(g.claims)
-    return "", 204
+    _sessions().logout(g.claims)
+    return _no_content()
+
+
+@bp.post("/logout-all")
+@require_token()
+def logout_all():
+    """End every session of the caller."""
+    _sessions().logout_all(g.claims)
+    return _no_content()
+
+
+@bp.get("/sessions")
+@require_token()
+def list_sessions():
+    """The caller's active sessions."""
+    return json_response({"sessions": _sessions().list(g.claims)})
+
+
+@bp.delete("/sessions/<session_id>")
+@require_token()
+def end_session(session_id: str):
+    """End one of the caller's own sessions."""
+    _sessions().end(g.claims, session_id, "ended_by_user")
+    return _no_content()
+
+
+@bp.post("/password")
+@require_token()
+def change_password():
+    """Change the caller's password; every other session ends."""
+    fields = require_strings(read_json_object(request), ("current_password", "new_password"))
+    _accounts().change_password(g.claims, fields["current_password"], fields["new_password"])
+    return _no_content()
+
+
+def _valid_role(role: str) -> str:
+    if not ROLE.fullmatch(role):
+        raise ValidationFailed(fields={"role": "must be 1-32 characters of a-z 0-9 _ -"})
+    return role
+
+
+@bp.put("/users/<username>/roles/<role>")
+@require_token(role="admin")
+def grant_role(username: str, role: str):
+    """Give a user a role (admin only, idempotent)."""
+    _accounts().grant_role(username, _valid_role(role))
+    return _no_content()
+
+
+@bp.delete("/users/<username>/roles/<role>")
+@require_token(role="admin")
+def revoke_role(username: str, role: str):
+    """Take a role from a user (admin only); effective from their next request."""
+    _accounts().revoke_role(username, _valid_role(role))
+    return _no_content()
+
+
+@bp.post("/users/<username>/disable")
+@require_token(role="admin")
+def disable_user(username: str):
+    """Disable a user (admin only): all their sessions end, logins are refused."""
+    _accounts().disable(username)
+    return _no_content()
 
 
 @bp.get("/healthz")
@@ -73,3 +143,9 @@ def healthz():
     except Exception:
         raise Unavailable("Postgres or Redis is unreachable.") from None
     return json_response({"status": "ok"})
+
+
+@docs.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of both services (nginx serves it at /openapi.json)."""
+    return current_app.response_class(OPENAPI_DOCUMENT.read_bytes(), mimetype="application/json")

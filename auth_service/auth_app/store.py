@@ -84,3 +84,185 @@ def end_session(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID, rea
 def ping(conn: Connection) -> None:
     """One round trip to prove the database answers."""
     conn.execute("SELECT 1")
+
+
+def find_user_by_id(conn: Connection, user_id: uuid.UUID) -> User | None:
+    """The user with this id."""
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        cur.execute(_SELECT_USER + "WHERE id = %s", (user_id,))
+        return cur.fetchone()
+
+
+def insert_admin(conn: Connection, username: str, email: str, password_hash: str) -> User:
+    """Insert a user holding the ``admin`` role (the first-admin command)."""
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        cur.execute(
+            "INSERT INTO users (username, email, password_hash, roles) VALUES (%s, %s, %s, '{admin}')"
+            " RETURNING id, username, email, password_hash, roles, disabled_at, created_at",
+            (username, email, password_hash),
+        )
+        return cur.fetchone()
+
+
+# --- refresh tokens -------------------------------------------------------
+
+
+def use_refresh_token(conn: Connection, token_hash: bytes) -> uuid.UUID | None:
+    """Mark an unused, unexpired refresh token used; its session id, or None.
+
+    The condition and the update are one statement, so of two concurrent
+    uses exactly one gets the row.
+    """
+    row = conn.execute(
+        "UPDATE refresh_tokens SET used_at = now()"
+        " WHERE token_hash = %s AND used_at IS NULL AND expires_at > now()"
+        " RETURNING session_id",
+        (token_hash,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def find_used_refresh_token(conn: Connection, token_hash: bytes) -> uuid.UUID | None:
+    """The session of a refresh token that was already used (a reuse), or None."""
+    row = conn.execute(
+        "SELECT session_id FROM refresh_tokens WHERE token_hash = %s AND used_at IS NOT NULL",
+        (token_hash,),
+    ).fetchone()
+    return row[0] if row else None
+
+
+def lock_active_session_user(conn: Connection, session_id: uuid.UUID) -> User | None:
+    """The enabled user of an active session, locking the session row; else None."""
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        cur.execute(
+            "SELECT u.id, u.username, u.email, u.password_hash, u.roles, u.disabled_at, u.created_at"
+            " FROM sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE s.id = %s AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL"
+            " FOR UPDATE OF s",
+            (session_id,),
+        )
+        return cur.fetchone()
+
+
+def rotate_refresh_token(
+    conn: Connection, session_id: uuid.UUID, token_hash: bytes, refresh_ttl: int, user_agent: str, ip: str
+) -> None:
+    """Give a session its next refresh token and slide its expiry."""
+    conn.execute(
+        "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
+        " VALUES (%s, %s, now() + make_interval(secs => %s))",
+        (token_hash, session_id, refresh_ttl),
+    )
+    conn.execute(
+        "UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => %s),"
+        " user_agent = %s, ip = %s WHERE id = %s",
+        (refresh_ttl, user_agent, ip, session_id),
+    )
+
+
+def delete_stale_refresh_tokens(conn: Connection, session_id: uuid.UUID) -> None:
+    """Forget a session's expired refresh tokens (reuse of those can't matter any more)."""
+    conn.execute("DELETE FROM refresh_tokens WHERE session_id = %s AND expires_at < now()", (session_id,))
+
+
+# --- sessions -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """An active session as the sessions list shows it."""
+
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    user_agent: str
+    ip: str
+
+
+def list_active_sessions(conn: Connection, user_id: uuid.UUID) -> list[SessionRow]:
+    """The user's sessions that are neither ended nor expired, newest first."""
+    with conn.cursor(row_factory=class_row(SessionRow)) as cur:
+        cur.execute(
+            "SELECT id, created_at, last_used_at, user_agent, ip FROM sessions"
+            " WHERE user_id = %s AND ended_at IS NULL AND expires_at > now()"
+            " ORDER BY created_at DESC",
+            (user_id,),
+        )
+        return cur.fetchall()
+
+
+def end_sessions_of_user(
+    conn: Connection, user_id: uuid.UUID, reason: str, keep: uuid.UUID | None = None
+) -> list[str]:
+    """End every active session of a user (but ``keep``); the ids ended."""
+    rows = conn.execute(
+        "UPDATE sessions SET ended_at = now(), end_reason = %s"
+        " WHERE user_id = %s AND ended_at IS NULL AND id IS DISTINCT FROM %s RETURNING id",
+        (reason, user_id, keep),
+    ).fetchall()
+    return [str(row[0]) for row in rows]
+
+
+def end_session_by_id(conn: Connection, session_id: uuid.UUID, reason: str) -> None:
+    """End a session whoever owns it (refresh-token reuse)."""
+    conn.execute(
+        "UPDATE sessions SET ended_at = now(), end_reason = %s WHERE id = %s AND ended_at IS NULL",
+        (reason, session_id),
+    )
+
+
+# --- users: password, roles, disabling, cutoffs ---------------------------
+
+
+def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash: str) -> None:
+    """Replace a user's password hash."""
+    conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (password_hash, user_id))
+
+
+def set_tokens_valid_after(conn: Connection, user_id: uuid.UUID, cutoff: float) -> None:
+    """Record a per-user cutoff (epoch seconds); it never moves backwards."""
+    conn.execute(
+        "UPDATE users SET tokens_valid_after ="
+        " greatest(coalesce(tokens_valid_after, '-infinity'), to_timestamp(%s)) WHERE id = %s",
+        (cutoff, user_id),
+    )
+
+
+def lock_user_by_name(conn: Connection, username: str) -> User | None:
+    """The user with this normalised username, its row locked for an update."""
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        cur.execute(_SELECT_USER + "WHERE username = %s FOR UPDATE", (username,))
+        return cur.fetchone()
+
+
+def set_roles(conn: Connection, user_id: uuid.UUID, roles: list[str]) -> None:
+    """Replace a user's roles (kept sorted, without duplicates)."""
+    conn.execute("UPDATE users SET roles = %s WHERE id = %s", (sorted(set(roles)), user_id))
+
+
+def disable_user(conn: Connection, user_id: uuid.UUID) -> None:
+    """Mark a user disabled (login and refresh refuse them)."""
+    conn.execute("UPDATE users SET disabled_at = coalesce(disabled_at, now()) WHERE id = %s", (user_id,))
+
+
+# --- rebuilding the revocation list -----------------------------------------
+
+
+def recently_ended_sessions(conn: Connection, window_seconds: int) -> list[tuple[str, float]]:
+    """(session id, ended_at epoch) of sessions ended within the window."""
+    rows = conn.execute(
+        "SELECT id, extract(epoch FROM ended_at)::float8 FROM sessions"
+        " WHERE ended_at > now() - make_interval(secs => %s)",
+        (window_seconds,),
+    ).fetchall()
+    return [(str(session_id), ended) for session_id, ended in rows]
+
+
+def recent_user_cutoffs(conn: Connection, window_seconds: int) -> list[tuple[str, float]]:
+    """(user id, cutoff epoch) of per-user cutoffs set within the window."""
+    rows = conn.execute(
+        "SELECT id, extract(epoch FROM tokens_valid_after)::float8 FROM users"
+        " WHERE tokens_valid_after > now() - make_interval(secs => %s)",
+        (window_seconds,),
+    ).fetchall()
+    return [(str(user_id), cutoff) for user_id, cutoff in rows]

@@ -1,10 +1,11 @@
 """Reading ``Authorization: Bearer <token>`` (RFC 6750) and authenticating it."""
 
 from dataclasses import dataclass
+from functools import wraps
 
-from flask import Request
+from flask import Request, current_app, g, request
 
-from authcore.errors import InvalidTokenError, MissingToken
+from authcore.errors import Forbidden, InvalidTokenError, MissingToken
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims, AccessTokenVerifier, InvalidToken
 
@@ -43,3 +44,23 @@ class Authenticator:
         if self.revocations.is_revoked(claims):
             raise InvalidTokenError()
         return claims
+
+
+def require_token(role: str | None = None):
+    """Route decorator: a valid, unrevoked access token (carrying ``role`` if given).
+
+    The claims are left in ``g.claims``. The app keeps its ``Authenticator``
+    in ``app.extensions["authenticator"]``.
+    """
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            g.claims = current_app.extensions["authenticator"].authenticate(request)
+            if role is not None and role not in g.claims.roles:
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator

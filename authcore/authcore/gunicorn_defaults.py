@@ -7,6 +7,9 @@ keepalive (60 s), so nginx never reuses a connection gunicorn just closed.
 """
 
 import os
+import sys
+
+from authcore.settings import SettingsError
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 # gthread measured best here: 2 workers x 4 threads, ~3.2k req/s, p99 ~71 ms
@@ -21,3 +24,17 @@ accesslog = None  # nginx writes the access log, with the request id
 errorlog = "-"
 # Never preload: each worker opens its own Postgres pool and Redis client after the fork.
 preload_app = False
+
+
+def exit_on_bad_settings(load_settings) -> None:
+    """Validate settings in the gunicorn master, before any worker starts.
+
+    A missing or weak secret then stops the service at once with one clear
+    line (naming the setting, never its value) and a non-zero exit, instead
+    of workers failing to boot over and over.
+    """
+    try:
+        load_settings()
+    except SettingsError as exc:
+        print(f"refusing to start: {exc}", file=sys.stderr, flush=True)
+        sys.exit(1)

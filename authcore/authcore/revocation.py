@@ -7,8 +7,11 @@ anyway (access-token lifetime plus clock leeway), so the list stays small:
 - ``revoked:user:<user id>`` = cutoff (epoch seconds, milliseconds kept):
   every access token of that user issued before the cutoff.
 
-The API checks both with one ``MGET``. auth_service writes them; Postgres
-keeps the same facts so the list can be rebuilt (see auth_app.revocations).
+A third key, ``revoked:ready``, is written once the list is complete (by
+auth_service's rebuild from Postgres, the source of truth). The API reads
+it in the same ``MGET``: a Redis that lost its data has no marker, and the
+API then fails closed (503) until the rebuild has run, instead of letting
+revoked tokens back in.
 """
 
 import math
@@ -20,6 +23,7 @@ from authcore.tokens import AccessClaims
 
 SESSION_PREFIX = "revoked:sid:"
 USER_CUTOFF_PREFIX = "revoked:user:"
+READY_KEY = "revoked:ready"
 
 # Keeps the larger of the stored and the new cutoff, and the longer expiry,
 # in one atomic step: two concurrent writers can't move a cutoff backwards.
@@ -34,6 +38,10 @@ else
 end
 return 1
 """
+
+
+class RevocationListNotReady(redis.RedisError):
+    """Redis answers but has lost the list (no ready marker): treat as unavailable."""
 
 
 def session_key(session_id: str) -> str:
@@ -62,11 +70,14 @@ class RevocationList:
     def is_revoked(self, claims: AccessClaims) -> bool:
         """True if the token's session ended or it predates its user's cutoff.
 
-        Raises ``redis.RedisError`` when Redis can't answer: callers fail closed.
+        Raises ``redis.RedisError`` when Redis can't answer or has lost the
+        list: callers fail closed.
         """
-        session_mark, cutoff = self._redis.mget(
-            session_key(claims.session_id), user_cutoff_key(claims.user_id)
+        ready, session_mark, cutoff = self._redis.mget(
+            READY_KEY, session_key(claims.session_id), user_cutoff_key(claims.user_id)
         )
+        if ready is None:
+            raise RevocationListNotReady("revocation list not rebuilt since Redis lost its data")
         if session_mark is not None:
             return True
         return cutoff is not None and claims.issued_at < float(cutoff)
@@ -83,6 +94,25 @@ class RevocationList:
     def set_user_cutoff(self, user_id: str, cutoff: float, ttl: int | None = None) -> None:
         """Revoke every access token of the user issued before ``cutoff``."""
         self._raise_cutoff(keys=[user_cutoff_key(user_id)], args=[f"{cutoff:.3f}", ttl or self._ttl])
+
+    def restore_sessions(self, entries: list[tuple[str, int]]) -> None:
+        """Re-create session entries with the time each has left (a rebuild)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for session_id, ttl in entries:
+            pipe.set(session_key(session_id), "1", ex=ttl)
+        pipe.execute()
+
+    def server_run_id(self) -> str:
+        """Redis's run id: it changes whenever Redis restarts."""
+        return self._redis.info("server")["run_id"]
+
+    def mark_ready(self) -> None:
+        """Record that the list is complete (after a rebuild from Postgres)."""
+        self._redis.set(READY_KEY, f"{time.time():.3f}")
+
+    def is_ready(self) -> bool:
+        """True if the ready marker is there."""
+        return self._redis.exists(READY_KEY) == 1
 
     def cutoff_now(self) -> float:
         """A cutoff for 'every token issued up to now', rounded up to the millisecond."""

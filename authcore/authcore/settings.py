@@ -76,10 +76,10 @@ def read_int(env: Mapping[str, str], name: str, default: int, low: int, high: in
 
 def _checked_secret(name: str, secret: str) -> bytes:
     raw = secret.encode("utf-8")
-    if secret.lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
-        raise SettingsError(f"{name} is a placeholder or has too little variety; generate one")
     if len(raw) < MIN_SECRET_BYTES:
         raise SettingsError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
+    if secret.lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
+        raise SettingsError(f"{name} is a placeholder or has too little variety; generate one")
     return raw
 
 
