@@ -19,6 +19,7 @@ command -v dockerd >/dev/null || die "dockerd not installed (apt-get install doc
 [ "$(id -u)" -eq 0 ] || die "starting dockerd needs root"
 
 mkdir -p "$state_dir" "$(dirname "$DOCKERD_LOG")"
+rm -f "$pidfile"  # left by a run that was killed: that dockerd is gone (none answers)
 log "starting dockerd (log: $DOCKERD_LOG)"
 setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
 echo $! >"$pidfile"
