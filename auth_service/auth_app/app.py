@@ -4,7 +4,6 @@ import psycopg
 import psycopg_pool
 import redis
 from flask import Flask
-from werkzeug.middleware.proxy_fix import ProxyFix
 
 from auth_app.accounts import Accounts
 from auth_app.db import open_pool
@@ -14,14 +13,11 @@ from auth_app.routes import docs as docs_bp
 from auth_app.sessions import Sessions
 from auth_app.settings import Settings, load_settings
 from authcore.bearer import Authenticator
-from authcore.errors import register_error_handlers
+from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
-from authcore.request_id import configure_logging, init_request_id
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessTokenVerifier
 
-# Flask would buffer any size; nginx already caps bodies at 16 KiB.
-MAX_BODY_BYTES = 64 * 1024
 DEPENDENCY_ERRORS = (psycopg.OperationalError, psycopg_pool.PoolTimeout, redis.RedisError)
 
 
@@ -32,11 +28,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, watch_redis
     whenever Redis restarts or loses it (off in unit tests).
     """
     settings = settings or load_settings()
-    configure_logging(settings.log_level)
-    app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    # Exactly one proxy (nginx) stands in front: trust its X-Forwarded-For hop only.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)
+    app = base_app(__name__, settings.log_level, DEPENDENCY_ERRORS)
     pool = open_pool(settings.database_url, max_size=pool_size)
     redis_client = make_redis(settings.redis_url)
     revocations = RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway)
@@ -48,8 +40,6 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, watch_redis
         accounts=Accounts(settings, pool, revocations, sessions),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
     )
-    init_request_id(app)
-    register_error_handlers(app, unavailable_errors=DEPENDENCY_ERRORS)
     app.register_blueprint(routes_bp)
     app.register_blueprint(docs_bp)
     if watch_redis:
