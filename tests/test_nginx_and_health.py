@@ -50,3 +50,22 @@ def test_token_responses_are_not_cacheable(api, new_user):
 
 def test_trace_is_refused_405_json(api):
     assert_error(api.request("TRACE", "/api/healthz"), 405, "method_not_allowed")
+
+
+def test_oversized_headers_and_request_lines_are_431_json(api):
+    assert_error(
+        api.get("/api/v1/me", headers={"Authorization": "Bearer " + "a" * 9000}), 431, "headers_too_large"
+    )
+    assert_error(api.get("/api/" + "a" * 9000), 431, "headers_too_large")
+
+
+def test_a_garbled_request_line_is_400_json(base_url):
+    import socket
+    from urllib.parse import urlsplit
+
+    address = urlsplit(base_url)
+    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+        sock.sendall(b"GARBAGE\r\n\r\n")
+        reply = sock.recv(4096).decode()
+    assert reply.startswith("HTTP/1.1 400")
+    assert '{"error":"bad_request"' in reply
