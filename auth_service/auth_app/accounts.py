@@ -14,8 +14,9 @@ from auth_app.passwords import check_password, hash_password
 from auth_app.revoking import cut_off_user, end_sessions
 from auth_app.sessions import ClientInfo, Sessions
 from auth_app.settings import Settings
+from auth_app.throttle import LoginThrottle
 from auth_app.validation import normalise_username, password_problem
-from authcore.errors import Conflict, InvalidCredentials, NotFound, ValidationFailed
+from authcore.errors import Conflict, InvalidCredentials, NotFound, TooManyRequests, ValidationFailed
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims
 
@@ -24,12 +25,18 @@ class Accounts:
     """Account operations of one auth_service worker."""
 
     def __init__(
-        self, settings: Settings, pool: ConnectionPool, revocations: RevocationList, sessions: Sessions
+        self,
+        settings: Settings,
+        pool: ConnectionPool,
+        revocations: RevocationList,
+        sessions: Sessions,
+        throttle: LoginThrottle,
     ):
         self._settings = settings
         self._pool = pool
         self._revocations = revocations
         self._sessions = sessions
+        self._throttle = throttle
 
     def signup(self, username: str, email: str, password: str, admin: bool = False) -> store.User:
         """Create a user from validated fields; 409 if the name or email is taken."""
@@ -43,7 +50,11 @@ class Accounts:
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
 
     def login(self, login: str, password: str, client: ClientInfo) -> dict:
-        """Check credentials and open a session; the token response of API.md."""
+        """Check credentials and open a session; the token response of API.md.
+
+        Unknown users, wrong passwords and disabled users get the same 401
+        after the same work (a lookup, one bcrypt check, one failure counted).
+        """
         is_email = "@" in login
         with self._pool.connection() as conn:
             user = store.find_user_by_login(
@@ -51,12 +62,23 @@ class Accounts:
                 username=None if is_email else normalise_username(login),
                 email=login if is_email else None,
             )
-        # Always one bcrypt check, so unknown users and wrong passwords look alike.
-        rounds = self._settings.bcrypt_rounds
-        password_ok = check_password(password, user.password_hash if user else None, rounds)
+        # One counter per account, whichever name it is reached by; unknown
+        # names get their own, so throttling reveals nothing either.
+        throttle_key = f"user:{user.id}" if user else f"login:{normalise_username(login)}"
+        self._refuse_if_throttled(throttle_key)
+        password_ok = check_password(
+            password, user.password_hash if user else None, self._settings.bcrypt_rounds
+        )
         if user is None or not password_ok or user.disabled_at is not None:
+            self._throttle.record_failure(throttle_key)
             raise InvalidCredentials()
+        self._throttle.record_success(throttle_key)
         return self._sessions.open(user, client)
+
+    def _refuse_if_throttled(self, throttle_key: str) -> None:
+        wait = self._throttle.retry_after(throttle_key)
+        if wait:
+            raise TooManyRequests(wait, "Too many failed attempts for this account; retry later.")
 
     def change_password(self, claims: AccessClaims, current: str, new: str) -> None:
         """Set a new password after checking the current one; end every other session."""
@@ -64,9 +86,13 @@ class Accounts:
         if problem:
             raise ValidationFailed(fields={"new_password": problem})
         user_id = uuid.UUID(claims.user_id)
+        # Guessing the current password with a stolen token counts like guessing at login.
+        throttle_key = f"user:{user_id}"
+        self._refuse_if_throttled(throttle_key)
         with self._pool.connection() as conn:
             user = store.find_user_by_id(conn, user_id)
         if user is None or not check_password(current, user.password_hash, self._settings.bcrypt_rounds):
+            self._throttle.record_failure(throttle_key)
             raise ValidationFailed(fields={"current_password": "is incorrect"})
         new_hash = hash_password(new, self._settings.bcrypt_rounds)
         with self._pool.connection() as conn, conn.transaction():

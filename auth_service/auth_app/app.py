@@ -12,6 +12,7 @@ from auth_app.routes import bp as routes_bp
 from auth_app.routes import docs as docs_bp
 from auth_app.sessions import Sessions
 from auth_app.settings import Settings, load_settings
+from auth_app.throttle import LoginThrottle
 from authcore.bearer import Authenticator
 from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
@@ -37,7 +38,9 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, watch_redis
         pool=pool,
         redis=redis_client,
         sessions=sessions,
-        accounts=Accounts(settings, pool, revocations, sessions),
+        accounts=Accounts(
+            settings, pool, revocations, sessions, LoginThrottle(redis_client, settings.login_max_failures)
+        ),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
     )
     app.register_blueprint(routes_bp)

@@ -1,7 +1,10 @@
 """Validation and normalisation of what clients send (API.md signup rules)."""
 
+import functools
+import importlib.util
 import re
 import unicodedata
+from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -30,12 +33,29 @@ def username_problem(username: str) -> str | None:
 
 
 def password_problem(password: str) -> str | None:
-    """Why a password is not allowed, or None."""
+    """Why a password is not allowed, or None (length and commonness only: no composition rules)."""
     if len(password) < PASSWORD_MIN_CHARS:
         return f"must be at least {PASSWORD_MIN_CHARS} characters"
     if len(password.encode("utf-8")) > PASSWORD_MAX_BYTES:
         return f"must be at most {PASSWORD_MAX_BYTES} bytes in UTF-8"
+    if password.casefold() in common_passwords():
+        return "is one of the most commonly used passwords"
     return None
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The most common passwords long enough to matter, lower-cased (NIST SP 800-63B 5.1.1.2).
+
+    zxcvbn's list: 30,000 passwords ranked by frequency in real leaks. Only
+    its data module is loaded, by path: importing the zxcvbn package would
+    build its matchers from every word list and keep ~40 MB per process.
+    """
+    package_dir = importlib.util.find_spec("zxcvbn").submodule_search_locations[0]
+    spec = importlib.util.spec_from_file_location("_zxcvbn_lists", Path(package_dir, "frequency_lists.py"))
+    lists = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lists)
+    return frozenset(p for p in lists.FREQUENCY_LISTS["passwords"] if len(p) >= PASSWORD_MIN_CHARS)
 
 
 def email_problem(email: str) -> str | None:

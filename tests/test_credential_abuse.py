@@ -1,0 +1,145 @@
+"""Credential endpoints under abuse: throttling, rate limits, enumeration, password rules."""
+
+import os
+import secrets
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.helpers import assert_error, random_user
+
+MAX_FAILURES = int(os.environ.get("LOGIN_MAX_FAILURES", "5"))
+ACCOUNT_THROTTLED = "Too many failed attempts for this account; retry later."
+
+
+def login(base_url, username, password):
+    """One login attempt; waits out nginx's per-address limit so only the account throttle answers 429."""
+    for _ in range(50):
+        response = requests.post(
+            base_url + "/auth/login", json={"username": username, "password": password}, timeout=20
+        )
+        if response.status_code != 429 or response.json()["message"] == ACCOUNT_THROTTLED:
+            return response
+        time.sleep(float(response.headers["Retry-After"]))
+    raise AssertionError("nginx kept rate-limiting")
+
+
+@pytest.mark.parametrize("password", ["password1", "iloveyou2", "PASSWORD123", "qwertyuiop", "1q2w3e4r5t"])
+def test_common_passwords_are_refused(api, password):
+    body = assert_error(
+        api.post("/auth/signup", {**random_user(), "password": password}), 422, "validation_failed"
+    )
+    assert body["fields"] == {"password": "is one of the most commonly used passwords"}
+
+
+def test_common_passwords_are_refused_on_change_too(api, logged_in):
+    body = {"current_password": logged_in["password"], "new_password": "sunshine1"}
+    response = api.post("/auth/password", body, token=logged_in["access_token"])
+    assert "new_password" in assert_error(response, 422, "validation_failed")["fields"]
+
+
+def test_no_composition_rules(api):
+    assert api.post("/auth/signup", {**random_user(), "password": "all lower case words"}).status_code == 201
+
+
+def test_failed_logins_throttle_the_account_then_let_the_owner_back(base_url, new_user):
+    for _ in range(MAX_FAILURES):
+        assert_error(login(base_url, new_user["username"], "wrong-password"), 401, "invalid_credentials")
+    # Now closed: even the right password waits, so guessing can't go on.
+    blocked = login(base_url, new_user["username"], new_user["password"])
+    assert_error(blocked, 429, "too_many_requests")
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 2
+    time.sleep(int(blocked.headers["Retry-After"]) + 0.1)
+    assert login(base_url, new_user["username"], new_user["password"]).status_code == 200
+    # Success cleared the count: one more failure is a plain 401 again.
+    assert_error(login(base_url, new_user["username"], "wrong-password"), 401, "invalid_credentials")
+
+
+def test_backoff_grows_exponentially_and_is_capped(base_url, new_user):
+    for _ in range(MAX_FAILURES):
+        login(base_url, new_user["username"], "wrong-password")
+    waits = []
+    for _ in range(3):
+        blocked = login(base_url, new_user["username"], "wrong-password")
+        waits.append(int(blocked.headers["Retry-After"]))
+        time.sleep(waits[-1] + 0.05)
+        assert_error(login(base_url, new_user["username"], "wrong-password"), 401, "invalid_credentials")
+    assert waits == sorted(waits) and waits[-1] > waits[0], waits
+
+
+def test_the_email_and_the_username_share_one_counter(base_url, new_user):
+    for attempt in range(MAX_FAILURES):
+        name = new_user["email"] if attempt % 2 else new_user["username"]
+        login(base_url, name, "wrong-password")
+    assert_error(login(base_url, new_user["email"], new_user["password"]), 429, "too_many_requests")
+
+
+def test_unknown_accounts_are_throttled_exactly_like_known_ones(base_url, new_user):
+    unknown = "nobody-" + secrets.token_hex(5)
+    known_statuses = [
+        login(base_url, new_user["username"], "wrong-pw-1").status_code for _ in range(MAX_FAILURES + 1)
+    ]
+    unknown_statuses = [login(base_url, unknown, "wrong-pw-1").status_code for _ in range(MAX_FAILURES + 1)]
+    assert known_statuses == unknown_statuses == [401] * MAX_FAILURES + [429]
+
+
+def test_parallel_wrong_passwords_are_all_counted(base_url, new_user):
+    with ThreadPoolExecutor(max_workers=25) as pool:
+        responses = list(pool.map(lambda _: login(base_url, new_user["username"], "wrong-pw-2"), range(50)))
+    failures = sum(r.status_code == 401 for r in responses)
+    assert failures + sum(r.status_code == 429 for r in responses) == 50
+    assert failures >= MAX_FAILURES
+    # Every counted failure doubled the wait: the counter lost none of them.
+    expected = min(60, 2 ** (failures - MAX_FAILURES))
+    retry_after = int(login(base_url, new_user["username"], new_user["password"]).headers["Retry-After"])
+    assert expected - 3 <= retry_after <= expected, (failures, retry_after)
+
+
+def test_unknown_user_and_wrong_password_take_the_same_time(api, base_url):
+    users = [api.create_user() for _ in range(15)]
+    known, unknown = [], []
+    for user in users:
+        for target, name in ((known, user["username"]), (unknown, "ghost-" + secrets.token_hex(5))):
+            started = time.perf_counter()
+            response = login(base_url, name, "not-the-password")
+            target.append(time.perf_counter() - started)
+            assert response.status_code == 401
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    assert abs(known_median - unknown_median) <= max(0.10 * max(known_median, unknown_median), 0.002), (
+        known_median,
+        unknown_median,
+    )
+
+
+def test_nginx_limits_credential_endpoints_per_address_not_per_forwarded_header(base_url):
+    def attempt(i):
+        return requests.post(
+            base_url + "/auth/login",
+            json={"username": "ratelimit-probe", "password": "x" * 10},
+            headers={"X-Forwarded-For": f"198.51.100.{i % 250}", "X-Real-IP": f"198.51.100.{i % 250}"},
+            timeout=20,
+        )
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        responses = list(pool.map(attempt, range(400)))
+    limited = [r for r in responses if r.status_code == 429 and r.json()["message"] != ACCOUNT_THROTTLED]
+    assert limited, "nginx never answered 429 despite forged X-Forwarded-For values"
+    body = assert_error(limited[0], 429, "too_many_requests")
+    assert limited[0].headers["Retry-After"] == "1"
+    assert body["message"] == "Too many requests; retry later."
+    assert all(r.status_code in (401, 429) for r in responses)
+    time.sleep(1.5)  # let the bucket refill for the tests that follow
+
+
+def test_mass_assignment_is_ignored_everywhere(api, logged_in):
+    body = {
+        "current_password": logged_in["password"],
+        "new_password": "another-fine-pass",
+        "roles": ["admin"],
+    }
+    assert api.post("/auth/password", body, token=logged_in["access_token"]).status_code == 204
+    fresh = api.login(logged_in["username"], "another-fine-pass")
+    assert api.me(fresh["access_token"]).json()["roles"] == []
