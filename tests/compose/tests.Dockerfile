@@ -23,5 +23,5 @@ COPY tests tests
 RUN groupadd --system --gid 10002 tester \
     && useradd --system --uid 10002 --gid tester --create-home tester
 USER 10002:10002
-ENV BASE_URL=http://nginx
+ENV BASE_URL=http://nginx:80
 CMD ["python", "-m", "pytest", "tests", "-p", "no:cacheprovider"]
