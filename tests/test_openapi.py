@@ -1,0 +1,577 @@
+"""The OpenAPI document (served at /openapi.json) against the running stack, through nginx.
+
+Three promises: the document is valid OpenAPI 3.1; every documented operation
+answers as documented (a listed status, the listed headers, a body valid
+against the listed schema); and nothing answers that isn't documented (other
+methods on a documented path are 405, other paths 404).
+"""
+
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import pytest
+import requests
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from openapi_spec_validator import validate as validate_openapi
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from tests.helpers import TIMEOUT, assert_error, bearer, random_user
+
+DOCUMENT_URI = "urn:auth-stack:openapi"
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
+PROXY_STATUSES = {"431", "502", "504"}  # nginx may answer any operation with these
+PROTECTED_STATUSES = {"401", "503"}
+JSON_BODY_STATUSES = {"400", "413", "415", "422"}
+ERROR_SCHEMA = {"$ref": "#/components/schemas/Error"}
+
+# Paths a client might well try; none is part of the contract, so each must be 404.
+UNDOCUMENTED_PATHS = (
+    "/auth/users",
+    "/auth/users/someone",
+    "/auth/users/someone/roles",
+    "/auth/users/someone/enable",
+    "/auth/admin",
+    "/auth/me",
+    "/auth/token",
+    "/auth/openapi.json",
+    "/auth/sessions/",
+    "/auth/login/",
+    "/api",
+    "/api/v1",
+    "/api/v1/",
+    "/api/v1/users",
+    "/api/v2/me",
+    "/api/openapi.json",
+    "/openapi.yaml",
+    "/swagger.json",
+    "/docs",
+    "/redoc",
+    "/healthz",
+    "/metrics",
+    "/.env",
+)
+
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _is_rfc3339_date_time(value: object) -> bool:
+    """RFC 3339: a full date, ``T``, a time and an offset (jsonschema skips it otherwise)."""
+    if not isinstance(value, str):
+        return True
+    return "T" in value and datetime.fromisoformat(value).tzinfo is not None
+
+
+def _escape(token: str) -> str:
+    """One JSON-pointer segment."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+class Spec:
+    """The served document, and checks of real responses against it."""
+
+    def __init__(self, document: dict):
+        self.document = document
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        self._registry = Registry().with_resource(DOCUMENT_URI, resource)
+
+    def operations(self) -> list[tuple[str, str, dict]]:
+        """Every (method, path template, operation) of the document."""
+        return [
+            (method, path, operation)
+            for path, item in self.document["paths"].items()
+            for method, operation in item.items()
+            if method in HTTP_METHODS
+        ]
+
+    def operation_ids(self) -> set[str]:
+        """The operationId of every operation."""
+        return {operation["operationId"] for _, _, operation in self.operations()}
+
+    def at(self, pointer: str) -> tuple[dict, str]:
+        """The object at ``pointer``, following local ``$ref``s; and its final pointer."""
+        seen = set()
+        while True:
+            node = self.document
+            for segment in pointer.lstrip("/").split("/"):
+                node = node[segment.replace("~1", "/").replace("~0", "~")]
+            if not (isinstance(node, dict) and "$ref" in node):
+                return node, pointer
+            assert node["$ref"].startswith("#/"), f"non-local $ref at {pointer}"
+            assert pointer not in seen, f"$ref loop at {pointer}"
+            seen.add(pointer)
+            pointer = node["$ref"][1:]
+
+    def validate(self, instance, pointer: str) -> None:
+        """Validate ``instance`` against the schema at ``pointer`` (2020-12, formats checked)."""
+        schema = {"$ref": f"{DOCUMENT_URI}#{pointer}"}
+        validator = Draft202012Validator(schema, registry=self._registry, format_checker=FORMATS)
+        validator.validate(instance)
+
+    def check(self, method: str, template: str, response: requests.Response, status: int | None = None):
+        """Assert ``response`` is a documented answer of the operation; return its JSON body or None."""
+        where = f"{method.upper()} {template} -> {response.status_code} {response.text[:300]!r}"
+        if status is not None:
+            assert response.status_code == status, where
+        operation = self.document["paths"][template].get(method)
+        assert operation is not None, f"undocumented operation: {where}"
+        code = str(response.status_code)
+        assert code in operation["responses"], f"undocumented status: {where}"
+        described, pointer = self.at(f"/paths/{_escape(template)}/{method}/responses/{code}")
+        self.check_headers(described, pointer, response, where)
+        return self.check_body(described, pointer, response, where)
+
+    def check_headers(self, described: dict, pointer: str, response: requests.Response, where: str) -> None:
+        """The response's required headers are present and match their schemas."""
+        for name in described.get("headers", {}):
+            header, header_pointer = self.at(f"{pointer}/headers/{_escape(name)}")
+            value = response.headers.get(name)
+            if value is None:
+                assert not header.get("required"), f"missing header {name}: {where}"
+                continue
+            schema, _ = self.at(f"{header_pointer}/schema")
+            if schema.get("type") == "integer":
+                assert value.isdigit(), f"header {name}: {value!r} is not an integer: {where}"
+                value = int(value)
+            self._valid(value, f"{header_pointer}/schema", f"header {name} of {where}")
+
+    def check_body(self, described: dict, pointer: str, response: requests.Response, where: str):
+        """The body matches the documented content (or is empty if none is documented)."""
+        content = described.get("content")
+        if not content:
+            assert response.content == b"", f"a body where none is documented: {where}"
+            return None
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+        assert media_type in content, f"undocumented Content-Type {media_type!r}: {where}"
+        if response.request.method == "HEAD":
+            return None
+        body = response.json()
+        self._valid(body, f"{pointer}/content/{_escape(media_type)}/schema", where)
+        return body
+
+    def _valid(self, instance, pointer: str, where: str) -> None:
+        try:
+            self.validate(instance, pointer)
+        except ValidationError as error:
+            pytest.fail(f"not as documented at {pointer}: {error.message} (in {where})")
+
+
+def concrete(template: str, **values: str) -> str:
+    """A real URL path for a path template; unnamed parameters get harmless sample values."""
+    samples = {"id": str(uuid.uuid4()), "username": "nobody-" + secrets.token_hex(4), "role": "tester"}
+    samples.update(values)
+    for name, value in samples.items():
+        template = template.replace("{" + name + "}", value)
+    assert "{" not in template, f"no sample value for a parameter of {template}"
+    return template
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spec(base_url) -> Spec:
+    """The document as nginx serves it at /openapi.json."""
+    response = requests.get(base_url + "/openapi.json", timeout=TIMEOUT)
+    assert response.status_code == 200, (response.status_code, response.text[:300])
+    assert response.headers["Content-Type"].startswith("application/json")
+    return Spec(response.json())
+
+
+@pytest.fixture
+def admin(api) -> dict:
+    """A logged-in admin: the test driver creates one and exports its credentials."""
+    username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
+    if not username or not password:
+        pytest.fail(
+            "ADMIN_USERNAME and ADMIN_PASSWORD are not set: the admin operations can't be exercised. "
+            "Create an admin (`make admin USER=... EMAIL=...`) and export them, or run `make test`."
+        )
+    return api.login(username, password)
+
+
+def _call(api, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+    """A request; nginx's per-client rate limit (429, tested on its own) is waited out."""
+    headers = {**kwargs.pop("headers", {}), **(bearer(token) if token else {})}
+    for _ in range(5):
+        response = api.request(method.upper(), path, headers=headers, **kwargs)
+        if response.status_code != 429:
+            break
+        time.sleep(float(response.headers.get("Retry-After", "1")))
+    return response
+
+
+# --- the document itself -------------------------------------------------------------------------
+
+
+def test_the_document_is_valid_openapi_3_1(spec):
+    validate_openapi(spec.document)  # picks the 3.1 schema from the `openapi` field
+    assert spec.document["openapi"].startswith("3.1."), spec.document["openapi"]
+    ids = [operation["operationId"] for _, _, operation in spec.operations()]
+    assert len(ids) == len(set(ids)), "operationIds must be unique"
+
+
+def test_the_document_lists_the_common_answers_of_each_operation(spec):
+    problems = []
+    for method, path, operation in spec.operations():
+        name = f"{method.upper()} {path}"
+        listed = set(operation["responses"])
+        expected = set(PROXY_STATUSES)
+        if operation.get("security"):
+            expected |= PROTECTED_STATUSES
+        if "requestBody" in operation:
+            expected |= JSON_BODY_STATUSES
+        if missing := expected - listed:
+            problems.append(f"{name} does not list {sorted(missing)}")
+        for code in listed:
+            described, _ = spec.at(f"/paths/{_escape(path)}/{method}/responses/{code}")
+            content = described.get("content", {})
+            if code == "204" and content:
+                problems.append(f"{name} {code} documents a body")
+            elif code != "204" and list(content) != ["application/json"]:
+                problems.append(f"{name} {code} is not documented as JSON only")
+            elif code[0] in "45" and ERROR_SCHEMA not in content["application/json"]["schema"].get(
+                "allOf", []
+            ):
+                problems.append(f"{name} {code} is not an Error")
+    assert not problems, "\n".join(problems)
+
+
+EXERCISED: set[str] = set()
+
+
+def exercises(*operation_ids: str) -> Callable:
+    """Mark a test as the success case of these operations (checked against the document)."""
+
+    def mark(test):
+        EXERCISED.update(operation_ids)
+        return test
+
+    return mark
+
+
+def test_every_documented_operation_is_exercised_here(spec):
+    assert spec.operation_ids() == EXERCISED, {
+        "documented, not exercised": sorted(spec.operation_ids() - EXERCISED),
+        "exercised, not documented": sorted(EXERCISED - spec.operation_ids()),
+    }
+
+
+# --- every documented operation answers as documented ---------------------------------------------
+
+
+@exercises("openapi")
+def test_openapi_document(api, spec):
+    assert spec.check("get", "/openapi.json", api.get("/openapi.json"), 200) == spec.document
+
+
+@exercises("authHealth", "apiHealth")
+@pytest.mark.parametrize("path", ["/auth/healthz", "/api/healthz"])
+def test_health(api, spec, path):
+    spec.check("get", path, api.get(path), 200)
+
+
+@exercises("signup")
+def test_signup(api, spec):
+    fields = random_user()
+    spec.validate(fields, "/components/schemas/SignupRequest")
+    user = spec.check("post", "/auth/signup", api.post("/auth/signup", fields), 201)
+    assert user["username"] == fields["username"]
+    taken = {**random_user(), "username": fields["username"].upper()}
+    body = spec.check("post", "/auth/signup", api.post("/auth/signup", taken), 409)
+    assert body["error"] == "username_taken"
+    taken = {**random_user(), "email": fields["email"]}
+    body = spec.check("post", "/auth/signup", api.post("/auth/signup", taken), 409)
+    assert body["error"] == "email_taken"
+    body = spec.check(
+        "post", "/auth/signup", api.post("/auth/signup", {**random_user(), "password": "short"})
+    )
+    assert body["error"] == "validation_failed" and "password" in body["fields"]
+
+
+@exercises("login")
+def test_login(api, spec, new_user):
+    fields = {"username": new_user["username"], "password": new_user["password"]}
+    spec.validate(fields, "/components/schemas/LoginRequest")
+    spec.check("post", "/auth/login", api.post("/auth/login", fields), 200)
+    wrong = api.post("/auth/login", {**fields, "password": "wrong-password"})
+    assert spec.check("post", "/auth/login", wrong, 401)["error"] == "invalid_credentials"
+
+
+def test_login_throttling_answers_429_as_documented(api, spec, new_user):
+    wrong = {"username": new_user["username"], "password": "wrong-password"}
+    for _ in range(30):
+        response = api.post("/auth/login", wrong)
+        spec.check("post", "/auth/login", response)
+        if response.status_code == 429:
+            return
+    pytest.fail("30 failed logins of one account were never throttled (429)")
+
+
+@exercises("refresh")
+def test_refresh(api, spec, logged_in):
+    first = {"refresh_token": logged_in["refresh_token"]}
+    spec.validate(first, "/components/schemas/RefreshRequest")
+    rotated = spec.check("post", "/auth/refresh", api.post("/auth/refresh", first), 200)
+    reused = spec.check("post", "/auth/refresh", api.post("/auth/refresh", first), 401)
+    assert reused["error"] == "invalid_token"
+    # Reuse ended the session: the rotated token is dead too.
+    dead = api.post("/auth/refresh", {"refresh_token": rotated["refresh_token"]})
+    assert spec.check("post", "/auth/refresh", dead, 401)["error"] == "invalid_token"
+    unknown = api.post("/auth/refresh", {"refresh_token": "rt_" + secrets.token_urlsafe(32)})
+    assert spec.check("post", "/auth/refresh", unknown, 401)["error"] == "invalid_token"
+    for bad in ({}, {"refresh_token": 5}, {"refresh_token": ["x"]}):
+        body = spec.check("post", "/auth/refresh", api.post("/auth/refresh", bad), 422)
+        assert "refresh_token" in body["fields"], body
+
+
+@exercises("logout")
+def test_logout(api, spec, logged_in):
+    token = logged_in["access_token"]
+    spec.check("post", "/auth/logout", api.post("/auth/logout", token=token), 204)
+    assert spec.check("get", "/api/v1/me", api.me(token), 401)["error"] == "invalid_token"
+
+
+@exercises("logoutAll")
+def test_logout_all(api, spec, logged_in):
+    token = logged_in["access_token"]
+    spec.check("post", "/auth/logout-all", api.post("/auth/logout-all", token=token), 204)
+    assert spec.check("get", "/api/v1/me", api.me(token), 401)["error"] == "invalid_token"
+
+
+@exercises("listSessions")
+def test_list_sessions(api, spec, logged_in):
+    api.login(logged_in["username"], logged_in["password"])
+    body = spec.check(
+        "get", "/auth/sessions", api.get("/auth/sessions", token=logged_in["access_token"]), 200
+    )
+    assert len(body["sessions"]) == 2, body
+    current = [session for session in body["sessions"] if session["current"]]
+    me = api.me(logged_in["access_token"]).json()
+    assert [session["id"] for session in current] == [me["session_id"]], body
+
+
+@exercises("endSession")
+def test_end_session(api, spec, logged_in):
+    token = logged_in["access_token"]
+    other = api.login(logged_in["username"], logged_in["password"])
+    other_id = api.me(other["access_token"]).json()["session_id"]
+    path = "/auth/sessions/{id}"
+    spec.check("delete", path, _call(api, "delete", concrete(path, id=other_id), token), 204)
+    stranger = api.create_user()
+    stranger_id = api.me(api.login(stranger["username"], stranger["password"])["access_token"]).json()
+    for unknown in (other_id, str(uuid.uuid4()), "not-a-uuid", "1", stranger_id["session_id"]):
+        response = _call(api, "delete", concrete(path, id=unknown), token)
+        assert spec.check("delete", path, response, 404)["error"] == "not_found"
+
+
+@exercises("changePassword")
+def test_change_password(api, spec, logged_in):
+    token, path = logged_in["access_token"], "/auth/password"
+    new = "new-" + secrets.token_hex(8)
+    wrong = {"current_password": "not-the-password", "new_password": new}
+    body = spec.check("post", path, api.post(path, wrong, token=token), 422)
+    assert "current_password" in body["fields"], body
+    weak = {"current_password": logged_in["password"], "new_password": "short"}
+    body = spec.check("post", path, api.post(path, weak, token=token), 422)
+    assert "new_password" in body["fields"], body
+    good = {"current_password": logged_in["password"], "new_password": new}
+    spec.validate(good, "/components/schemas/PasswordChangeRequest")
+    spec.check("post", path, api.post(path, good, token=token), 204)
+    api.login(logged_in["username"], new)
+
+
+ROLE_PATH = "/auth/users/{username}/roles/{role}"
+
+
+@exercises("grantRole", "revokeRole")
+@pytest.mark.parametrize("method", ["put", "delete"])
+def test_role_operations(api, spec, admin, logged_in, method):
+    target, token = logged_in["username"], admin["access_token"]
+    for _ in range(2):  # idempotent
+        response = _call(api, method, concrete(ROLE_PATH, username=target, role="tester"), token)
+        spec.check(method, ROLE_PATH, response, 204)
+    normal = _call(api, method, concrete(ROLE_PATH, username=target), logged_in["access_token"])
+    assert spec.check(method, ROLE_PATH, normal, 403)["error"] == "forbidden"
+    unknown = _call(api, method, concrete(ROLE_PATH), token)
+    assert spec.check(method, ROLE_PATH, unknown, 404)["error"] == "not_found"
+    for role in ("Tester", "x" * 33, "a.b", "r%C3%B4le"):
+        response = _call(api, method, concrete(ROLE_PATH, username=target, role=role), token)
+        assert "role" in spec.check(method, ROLE_PATH, response, 422)["fields"]
+
+
+def test_a_granted_role_shows_in_me_after_a_refresh(api, spec, admin, logged_in):
+    path = concrete(ROLE_PATH, username=logged_in["username"], role="auditor")
+    spec.check("put", ROLE_PATH, _call(api, "put", path, admin["access_token"]), 204)
+    fresh = api.post("/auth/refresh", {"refresh_token": logged_in["refresh_token"]}).json()
+    assert spec.check("get", "/api/v1/me", api.me(fresh["access_token"]), 200)["roles"] == ["auditor"]
+
+
+@exercises("disableUser")
+def test_disable_user(api, spec, admin, logged_in):
+    path = "/auth/users/{username}/disable"
+    normal = api.post(concrete(path, username=logged_in["username"]), token=logged_in["access_token"])
+    assert spec.check("post", path, normal, 403)["error"] == "forbidden"
+    unknown = api.post(concrete(path), token=admin["access_token"])
+    assert spec.check("post", path, unknown, 404)["error"] == "not_found"
+    done = api.post(concrete(path, username=logged_in["username"]), token=admin["access_token"])
+    spec.check("post", path, done, 204)
+    login = api.post("/auth/login", {"username": logged_in["username"], "password": logged_in["password"]})
+    assert spec.check("post", "/auth/login", login, 401)["error"] == "invalid_credentials"
+
+
+@exercises("me")
+def test_me(api, spec, logged_in):
+    body = spec.check("get", "/api/v1/me", api.me(logged_in["access_token"]), 200)
+    assert body["id"] == logged_in["id"]
+
+
+@exercises("adminExample")
+def test_admin_example(api, spec, admin, logged_in):
+    spec.check("get", "/api/v1/admin", api.get("/api/v1/admin", token=admin["access_token"]), 200)
+    normal = api.get("/api/v1/admin", token=logged_in["access_token"])
+    assert spec.check("get", "/api/v1/admin", normal, 403)["error"] == "forbidden"
+
+
+# --- the common answers, for every operation the document lists ----------------------------------
+
+
+def test_protected_operations_refuse_missing_and_bad_tokens(api, spec, logged_in):
+    refresh_token = logged_in["refresh_token"]
+    cases = {
+        "no Authorization header": ({}, "missing_token"),
+        "another scheme": ({"Authorization": "Basic dXNlcjpwYXNz"}, "missing_token"),
+        "a forged token": (bearer("eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"), "invalid_token"),
+        "a refresh token": (bearer(refresh_token), "invalid_token"),
+    }
+    for method, path, operation in spec.operations():
+        if not operation.get("security"):
+            continue
+        for case, (headers, code) in cases.items():
+            payload = {"json": {}} if "requestBody" in operation else {}
+            response = _call(api, method, concrete(path), headers=headers, **payload)
+            body = spec.check(method, path, response, 401)
+            assert body["error"] == code, (method, path, case, body)
+            challenge = response.headers["WWW-Authenticate"]
+            assert ('error="invalid_token"' in challenge) == (code == "invalid_token"), challenge
+
+
+def _body_cases() -> dict[str, tuple[dict, int, str]]:
+    """Bad bodies, each with the status and code every JSON-body operation must answer."""
+    as_json = {"Content-Type": "application/json"}
+    return {
+        "not JSON": ({"data": b"{nope", "headers": as_json}, 400, "bad_request"),
+        "a JSON array": ({"data": b"[]", "headers": as_json}, 400, "bad_request"),
+        "a JSON string": ({"data": b'"x"', "headers": as_json}, 400, "bad_request"),
+        "form-encoded": ({"data": {"a": "b"}}, 415, "unsupported_media_type"),
+        "text/plain JSON": (
+            {"data": b"{}", "headers": {"Content-Type": "text/plain"}},
+            415,
+            "unsupported_media_type",
+        ),
+        "no body at all": ({}, 415, "unsupported_media_type"),
+        "an empty object": ({"json": {}}, 422, "validation_failed"),
+        "wrong types": ({"json": {"a": 1}}, 422, "validation_failed"),
+        "over 16 KiB": ({"data": b"{" + b" " * 20_000 + b"}", "headers": as_json}, 413, "payload_too_large"),
+    }
+
+
+def test_json_body_operations_refuse_bad_bodies(api, spec, logged_in):
+    for method, path, operation in spec.operations():
+        if "requestBody" not in operation:
+            continue
+        token = logged_in["access_token"] if operation.get("security") else None
+        for case, (kwargs, status, code) in _body_cases().items():
+            response = _call(api, method, concrete(path), token, **kwargs)
+            body = spec.check(method, path, response, status)
+            assert body["error"] == code, (method, path, case, body)
+
+
+def test_oversized_headers_are_431_as_documented(api, spec):
+    for method, path, _ in spec.operations():
+        response = _call(api, method, concrete(path), headers={"X-Filler": "a" * 9000})
+        assert_error(response, 431, "headers_too_large")
+        spec.check(method, path, response, 431)
+
+
+def test_an_oversized_request_line_is_431_as_documented(api, spec):
+    response = api.get("/api/v1/me?" + "a" * 9000)
+    spec.check("get", "/api/v1/me", response, 431)
+
+
+def test_nginx_rate_limit_answers_429_as_documented(base_url, spec):
+    rate_limited = {
+        "/auth/signup": {},
+        "/auth/login": {},
+        "/auth/refresh": {"refresh_token": "x"},
+    }
+
+    def post(path):
+        return requests.post(base_url + path, json=rate_limited[path], timeout=TIMEOUT)
+
+    for path in rate_limited:
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            responses = list(pool.map(post, [path] * 120))
+        for response in responses:
+            spec.check("post", path, response)
+        assert any(response.status_code == 429 for response in responses), path
+    time.sleep(0.5)  # let the bucket drain, so later tests aren't limited
+
+
+# --- nothing answers that is not documented ------------------------------------------------------
+
+
+def test_other_methods_on_documented_paths_are_405(api, spec):
+    problems = []
+    for path, item in spec.document["paths"].items():
+        documented = {method for method in item if method in HTTP_METHODS}
+        url = concrete(path)
+        for method in HTTP_METHODS:
+            if method in documented or (method == "head" and "get" in documented):
+                continue
+            response = _call(api, method, url)
+            if response.status_code not in (404, 405):
+                problems.append(f"{method.upper()} {url} answers {response.status_code}, undocumented")
+                continue
+            if method != "head":
+                name = "MethodNotAllowed" if response.status_code == 405 else "NotFound"
+                try:
+                    spec.validate(
+                        response.json(), f"/components/responses/{name}/content/application~1json/schema"
+                    )
+                except (ValueError, ValidationError) as error:
+                    problems.append(
+                        f"{method.upper()} {url}: {response.status_code} body not as documented: {error}"
+                    )
+            if response.status_code == 405:
+                allowed = {
+                    m.strip().lower() for m in response.headers.get("Allow", "").split(",") if m.strip()
+                }
+                if allowed - {"head", "options"} != documented - {"head", "options"}:
+                    problems.append(
+                        f"{method.upper()} {url}: Allow {sorted(allowed)} != documented {sorted(documented)}"
+                    )
+    assert not problems, "\n".join(problems)
+
+
+def test_head_answers_like_get_without_a_body(api, spec):
+    for method, path, _ in spec.operations():
+        if method == "get":
+            url = concrete(path)
+            head, get = _call(api, "head", url), _call(api, "get", url)
+            assert (head.status_code, head.content) == (get.status_code, b""), url
+
+
+@pytest.mark.parametrize("path", UNDOCUMENTED_PATHS)
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "DELETE"])
+def test_undocumented_paths_are_404(api, spec, path, method):
+    assert path not in spec.document["paths"]
+    body = assert_error(api.request(method, path, json={}), 404, "not_found")
+    spec.validate(body, "/components/responses/NotFound/content/application~1json/schema")
