@@ -9,10 +9,14 @@ stop|start S     stop or start one of: postgres redis auth_service api_service n
 migrate          apply pending migrations to the running stack's database
 """
 
+import contextlib
+import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 
@@ -131,6 +135,64 @@ def cmd_logs(stack: StackSettings, names: list[str]) -> int:
     return 0
 
 
+def program_pid(stack: StackSettings, name: str) -> int:
+    """The pid supervisord runs ``name`` as (0 if it isn't running)."""
+    out = subprocess.run(
+        [str(supervisor.VENV_BIN / "supervisorctl"), "-c", str(stack.path("supervisord.conf")), "pid", name],
+        capture_output=True,
+        text=True,
+        env=stack.env,
+    ).stdout.strip()
+    return int(out) if out.isdigit() else 0
+
+
+def child_pids(pid: int) -> list[int]:
+    """The direct children of ``pid``, from /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def cmd_signal(stack: StackSettings, signame: str, name: str) -> int:
+    """Send a signal to a program and every process below it (a whole Postgres, say)."""
+    pid = program_pid(stack, name)
+    if not pid:
+        print(f"{name} is not running", file=sys.stderr)
+        return 1
+    number = signal.Signals["SIG" + signame.upper().removeprefix("SIG")]
+    pending, tree = [pid], []
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        pending.extend(child_pids(current))
+    for target in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(target, number)
+    return 0
+
+
+def cmd_kill_worker(stack: StackSettings, name: str) -> int:
+    """SIGKILL one gunicorn worker (a crash mid-request); the master starts another."""
+    workers = child_pids(program_pid(stack, name))
+    if not workers:
+        print(f"{name} has no worker running", file=sys.stderr)
+        return 1
+    os.kill(workers[0], signal.SIGKILL)
+    return 0
+
+
+def cmd_redis_cli(stack: StackSettings, args: list[str]) -> int:
+    """redis-cli against this stack's Redis."""
+    command = [shutil.which("redis-cli") or "redis-cli", "-p", str(stack.ports["redis"]), *args]
+    return subprocess.run(command).returncode
+
+
 def main(argv: list[str]) -> int:
     """Dispatch a command; see the module docstring."""
     if not argv:
@@ -155,6 +217,12 @@ def main(argv: list[str]) -> int:
             return supervisor.ctl(stack, "status", check=False).returncode
         if command in ("stop", "start") and len(args) == 1 and args[0] in SERVICES:
             return supervisor.ctl(stack, command, args[0], check=False).returncode
+        if command == "signal" and len(args) == 2 and args[1] in SERVICES:
+            return cmd_signal(stack, *args)
+        if command == "kill-worker" and args in (["auth_service"], ["api_service"]):
+            return cmd_kill_worker(stack, args[0])
+        if command == "redis-cli":
+            return cmd_redis_cli(stack, args)
         if command == "migrate":
             migrate(stack)
             return 0

@@ -57,7 +57,13 @@ def main(pytest_args: list[str]) -> int:
         return 1
     try:
         admin = create_admin(stack)
-        env = {**stack.env, **admin, "BASE_URL": stack.base_url}
+        env = {
+            **stack.env,
+            **admin,
+            "BASE_URL": stack.base_url,
+            # How the fault tests stop, stall and kill parts of this stack.
+            "STACK_CONTROL": f"{supervisor.VENV_BIN / 'python'} -m runner",
+        }
         command = [str(supervisor.VENV_BIN / "python"), "-m", "pytest", *TEST_PATHS, *pytest_args]
         return subprocess.run(command, cwd=ROOT, env=env).returncode
     finally:

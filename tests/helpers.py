@@ -1,6 +1,7 @@
 """Small helpers for talking to the stack the way any HTTP client would."""
 
 import secrets
+import time
 
 import requests
 
@@ -66,3 +67,23 @@ class Api:
     def me(self, token: str) -> requests.Response:
         """GET /api/v1/me with ``token``."""
         return self.get("/api/v1/me", token=token)
+
+
+NGINX_RATE_LIMIT_MESSAGE = "Too many requests; retry later."
+
+
+def patient_post(
+    url: str, body: dict, attempts: int = 50, timeout: float = 20, **kwargs
+) -> requests.Response:
+    """POST like a well-behaved client: wait out nginx's per-address rate limit and retry.
+
+    Parallel tests all come from 127.0.0.1, so they share nginx's burst
+    allowance on the credential endpoints; an account's own throttle (also
+    429, another message) is returned, not retried.
+    """
+    for _ in range(attempts):
+        response = requests.post(url, json=body, timeout=timeout, **kwargs)
+        if response.status_code != 429 or response.json()["message"] != NGINX_RATE_LIMIT_MESSAGE:
+            return response
+        time.sleep(float(response.headers["Retry-After"]))
+    raise AssertionError(f"nginx kept rate-limiting {url}")

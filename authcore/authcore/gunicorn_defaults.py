@@ -26,15 +26,20 @@ errorlog = "-"
 preload_app = False
 
 
-def exit_on_bad_settings(load_settings) -> None:
-    """Validate settings in the gunicorn master, before any worker starts.
+def exit_on_bad_settings(load_settings):
+    """Validate settings in the gunicorn master, before any worker starts; return them.
 
     A missing or weak secret then stops the service at once with one clear
     line (naming the setting, never its value) and a non-zero exit, instead
     of workers failing to boot over and over.
     """
     try:
-        load_settings()
+        return load_settings()
     except SettingsError as exc:
-        print(f"refusing to start: {exc}", file=sys.stderr, flush=True)
-        sys.exit(1)
+        refuse_to_start(str(exc))
+
+
+def refuse_to_start(reason: str) -> None:
+    """Print why on one line and stop the gunicorn master with exit code 1."""
+    print(f"refusing to start: {reason}", file=sys.stderr, flush=True)
+    sys.exit(1)

@@ -1,0 +1,137 @@
+"""Faults: Redis and Postgres stopped or stalled, workers killed, Redis data lost.
+
+Each test breaks one part of the running stack through ``STACK_CONTROL``,
+checks what clients see through nginx, and leaves the stack healthy.
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.faults.conftest import wait_for_status
+from tests.helpers import assert_error, patient_post, random_user
+
+pytestmark = pytest.mark.slow
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def test_redis_stopped_fails_closed_fast_and_recovers_by_itself(api, stack, logged_in):
+    token = logged_in["access_token"]
+    stack.run("stop", "redis")
+    response, seconds = timed(lambda: api.me(token))
+    assert_error(response, 503, "unavailable")
+    assert response.headers["Retry-After"]
+    assert seconds < 1.0
+    assert_error(api.get("/api/healthz"), 503, "unavailable")
+    # Logging out can't write the revocation: refused, not silently dropped.
+    assert_error(api.post("/auth/logout", token=token), 503, "unavailable")
+    stack.run("start", "redis")
+    assert wait_for_status(lambda: api.me(token), 200).json()["id"] == logged_in["id"]
+    # The refused logout left the session whole; it logs out normally now.
+    assert api.post("/auth/logout", token=token).status_code == 204
+    assert api.me(token).status_code == 401
+
+
+def test_redis_stalled_answers_503_within_about_a_second_not_a_hung_worker(api, stack, logged_in):
+    token = logged_in["access_token"]
+    stack.run("signal", "STOP", "redis")
+    try:
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            results = list(pool.map(lambda _: timed(lambda: api.me(token)), range(16)))
+        assert all(response.status_code == 503 for response, _ in results)
+        assert max(seconds for _, seconds in results) < 2.5
+    finally:
+        stack.run("signal", "CONT", "redis")
+    assert wait_for_status(lambda: api.me(token), 200).status_code == 200
+
+
+def test_postgres_stopped_auth_answers_503_and_issued_tokens_keep_working(api, stack, logged_in):
+    stack.run("stop", "postgres")
+    try:
+        assert_error(api.post("/auth/signup", random_user()), 503, "unavailable")
+        login = {"username": logged_in["username"], "password": logged_in["password"]}
+        assert_error(api.post("/auth/login", login), 503, "unavailable")
+        assert_error(
+            api.post("/auth/refresh", {"refresh_token": logged_in["refresh_token"]}), 503, "unavailable"
+        )
+        assert_error(api.get("/auth/healthz"), 503, "unavailable")
+        # The API never touches Postgres.
+        assert api.me(logged_in["access_token"]).status_code == 200
+    finally:
+        stack.run("start", "postgres")
+    wait_for_status(lambda: api.post("/auth/refresh", {"refresh_token": logged_in["refresh_token"]}), 200)
+
+
+def test_postgres_stalled_auth_answers_503_within_seconds(api, base_url, stack, logged_in):
+    stack.run("signal", "STOP", "postgres")
+    try:
+        login = {"username": logged_in["username"], "password": logged_in["password"]}
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(
+                pool.map(lambda _: timed(lambda: patient_post(base_url + "/auth/login", login)), range(6))
+            )
+        assert [r.status_code for r, _ in results] == [503] * 6, [r.text for r, _ in results]
+        assert max(seconds for _, seconds in results) < 12
+        assert api.me(logged_in["access_token"]).status_code == 200
+    finally:
+        stack.run("signal", "CONT", "postgres")
+    wait_for_status(lambda: api.post("/auth/login", login), 200, timeout=20)
+
+
+def test_a_worker_killed_mid_request_leaves_no_duplicates(api, base_url, stack):
+    users = [random_user() for _ in range(30)]
+
+    def signup(fields):
+        try:
+            return patient_post(base_url + "/auth/signup", fields).status_code
+        except requests.RequestException:
+            return None
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        pending = [pool.submit(signup, fields) for fields in users]
+        time.sleep(0.05)
+        stack.run("kill-worker", "auth_service")
+        statuses = [future.result() for future in pending]
+    assert all(status in (201, 502, None) for status in statuses), statuses
+    # The next requests succeed (the master replaced the worker)...
+    fresh = wait_for_status(lambda: api.post("/auth/signup", random_user()), 201)
+    assert fresh.status_code == 201
+    # ...and every user exists at most once: signing up again is a conflict
+    # for those whose first try landed, a success for the others.
+    for fields, status in zip(users, statuses, strict=True):
+        again = api.post("/auth/signup", fields).status_code
+        assert again in (201, 409)
+        if status == 201:
+            assert again == 409
+
+
+def test_a_revoked_token_stays_revoked_after_redis_is_killed(api, stack, new_user):
+    revoked = api.login(new_user["username"], new_user["password"])
+    alive = api.login(new_user["username"], new_user["password"])
+    api.post("/auth/logout", token=revoked["access_token"])
+    stack.run("signal", "KILL", "redis")  # supervisord restarts it from the append-only file
+    wait_for_status(lambda: api.me(alive["access_token"]), 200, timeout=30)
+    assert_error(api.me(revoked["access_token"]), 401, "invalid_token")
+
+
+def test_a_revoked_token_stays_revoked_after_redis_loses_everything(api, stack, new_user):
+    revoked = api.login(new_user["username"], new_user["password"])
+    alive = api.login(new_user["username"], new_user["password"])
+    api.post("/auth/logout", token=revoked["access_token"])
+    cut_off = api.create_user()
+    cut_off_tokens = api.login(cut_off["username"], cut_off["password"])
+    api.post("/auth/logout-all", token=cut_off_tokens["access_token"])
+    stack.run("redis-cli", "FLUSHALL")
+    # Until auth_service has rebuilt the list from Postgres, nothing passes.
+    first = api.me(revoked["access_token"])
+    assert first.status_code in (401, 503)
+    wait_for_status(lambda: api.me(alive["access_token"]), 200, timeout=10)
+    assert_error(api.me(revoked["access_token"]), 401, "invalid_token")
+    assert_error(api.me(cut_off_tokens["access_token"]), 401, "invalid_token")
