@@ -161,7 +161,7 @@ def wait_until_idle(pids: list[int], limit: float = 20.0) -> float:
 def measure_storm(stack, rate: str, usernames, token_file: Path, auth_pids, stack_pids) -> tuple[dict, dict]:
     """/api/v1/me while logins far over capacity arrive from many addresses, at the configured limit."""
     set_rate_limit(stack, rate)
-    me_rates, p99s, drains = [], [], []
+    me_rates, p99s, drains, me_windows = [], [], [], []
     storms = []
     try:
         with MemorySampler(stack_pids) as sampler:
@@ -172,7 +172,9 @@ def measure_storm(stack, rate: str, usernames, token_file: Path, auth_pids, stac
                 )
                 storm.start()
                 time.sleep(1.0)
+                me_window = (time.perf_counter(), None)
                 me = load.wrk(stack.base_url, "/api/v1/me", 64, SECONDS, token_file)
+                me_windows.append((me_window[0], time.perf_counter()))
                 time.sleep(max(0.0, STORM_SECONDS - 1.0 - SECONDS))
                 storm.stop()
                 drains.append(wait_until_idle(auth_pids()))
@@ -182,6 +184,12 @@ def measure_storm(stack, rate: str, usernames, token_file: Path, auth_pids, stac
     finally:
         set_rate_limit(stack, UNLIMITED_RATE)
     accepted = [x for s in storms for x in s.accepted_latency]
+    # Logins that overlapped the /me run shared the cores with it; the others
+    # show the wait the cap itself allows.
+    alone, beside_me = [], []
+    for storm, (me_start, me_end) in zip(storms, me_windows, strict=True):
+        for start, end in storm.accepted_spans:
+            (beside_me if start < me_end and end > me_start else alone).append(end - start)
     rejected = [x for s in storms for x in s.rejected_latency]
     other = [x for s in storms for x in s.other_latency]
     statuses: dict[str, int] = {}
@@ -197,6 +205,8 @@ def measure_storm(stack, rate: str, usernames, token_file: Path, auth_pids, stac
         "accepted_per_s": len(accepted) / seconds,
         "accepted_p50_s": load.percentile(accepted, 50),
         "accepted_max_s": max(accepted) if accepted else None,
+        "accepted_alone_max_s": max(alone) if alone else None,
+        "accepted_beside_me_max_s": max(beside_me) if beside_me else None,
         "rejected_429_p50_ms": (load.percentile(rejected, 50) or 0) * 1000 if rejected else None,
         "rejected_429_p99_ms": (load.percentile(rejected, 99) or 0) * 1000 if rejected else None,
         "other_max_s": max(other) if other else None,
@@ -250,7 +260,8 @@ def report(results: dict) -> str:
         f"login storm ({st['clients']} addresses, {fmt(st['offered_per_s'])}/s offered, "
         f"AUTH_RATE_LIMIT={st['auth_rate_limit']}): statuses {st['statuses']}",
         f"   accepted {fmt(st['accepted_per_s'], '.1f')}/s, "
-        f"wait p50 {fmt(st['accepted_p50_s'], '.2f')} s max {fmt(st['accepted_max_s'], '.2f')} s; "
+        f"wait p50 {fmt(st['accepted_p50_s'], '.2f')} s, max {fmt(st['accepted_alone_max_s'], '.2f')} s "
+        f"({fmt(st['accepted_beside_me_max_s'], '.2f')} s beside the /me run); "
         f"429 in p50 {fmt(st['rejected_429_p50_ms'], '.1f')} ms "
         f"p99 {fmt(st['rejected_429_p99_ms'], '.1f')} ms; "
         f"other statuses max {fmt(st['other_max_s'], '.2f')} s",
@@ -286,7 +297,7 @@ def targets(results: dict) -> dict:
         "me_over_python_ceiling": ratio(http["me"]["c64"]["rps"], http["python_ceiling"]["c64"]["rps"]),
         "login_over_bcrypt": ratio(logins["login_per_s"], logins["raw_bcrypt_per_s"]),
         "me_storm_over_me": ratio(storm["me_rps"], http["me"]["c64"]["rps"]),
-        "accepted_wait_over_check": ratio(storm["accepted_max_s"], logins["one_check_s"]),
+        "accepted_wait_over_check": ratio(storm["accepted_alone_max_s"], logins["one_check_s"]),
         "p99_me_c64_ms": http["me"]["c64"]["p99_ms"],
         "idle_memory_mb": memory["idle_pss_mb"],
     }

@@ -123,6 +123,7 @@ class StormResult:
     offered: int = 0
     statuses: dict[int, int] = field(default_factory=dict)
     accepted_latency: list[float] = field(default_factory=list)
+    accepted_spans: list[tuple[float, float]] = field(default_factory=list)  # (start, end), monotonic
     rejected_latency: list[float] = field(default_factory=list)
     other_latency: list[float] = field(default_factory=list)
     aborted: int = 0
@@ -180,6 +181,7 @@ class LoginStorm:
                 self.result.statuses[status] = self.result.statuses.get(status, 0) + 1
                 if status == 200:
                     self.result.accepted_latency.append(latency)
+                    self.result.accepted_spans.append((started, started + latency))
                 elif status == 429:
                     self.result.rejected_latency.append(latency)
                 else:
