@@ -38,8 +38,9 @@ def test_invalid_usernames(name):
 
 def test_password_limits_are_counted_in_characters_then_bytes():
     assert password_problem("1234567") is not None
-    assert password_problem("12345678") is None
-    assert password_problem("é" * 36) is None  # 72 bytes
+    assert password_problem("12345678") == "is one of the most commonly used passwords"
+    assert password_problem("8 chars!") is None
+    assert password_problem("é" * 35 + "xy") is None  # 72 bytes
     assert password_problem("é" * 37) is not None  # 74 bytes: refused, never truncated
 
 

@@ -9,6 +9,9 @@ keepalive (60 s), so nginx never reuses a connection gunicorn just closed.
 import os
 import sys
 
+import orjson
+from gunicorn import util
+
 from authcore.settings import SettingsError
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
@@ -24,6 +27,30 @@ accesslog = None  # nginx writes the access log, with the request id
 errorlog = "-"
 # Never preload: each worker opens its own Postgres pool and Redis client after the fork.
 preload_app = False
+# nginx's limits (8 KiB per header line, 32 KiB in all) are the only size
+# gate; gunicorn's tighter defaults (4094-byte request line, 100 headers)
+# let requests through nginx that gunicorn then refused with an HTML page.
+limit_request_line = 8190
+limit_request_field_size = 16384
+limit_request_fields = 32768
+
+
+def _json_write_error(sock, status_int: int, reason: str, mesg: str) -> None:
+    """What gunicorn sends for a request it can't parse: our JSON error shape, not HTML.
+
+    gunicorn has no setting for this page; its workers call
+    ``gunicorn.util.write_error``, so replacing that function is the hook.
+    """
+    code = "headers_too_large" if status_int in (414, 431) else "bad_request"
+    body = orjson.dumps({"error": code, "message": "The request could not be understood."})
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+util.write_error = _json_write_error
 
 
 def exit_on_bad_settings(load_settings):

@@ -677,7 +677,8 @@ def test_the_scheme_is_case_insensitive(api, genuine, scheme):
         ("Basic {t}", ("missing_token",)),
         ("JWT {t}", ("missing_token",)),
         ("{t}", ("missing_token",)),
-        ("Bearer {t}\x0b", ("invalid_token",)),
+        # A control character makes the header itself invalid (RFC 9110 5.5): 400, not 401.
+        ("Bearer {t}\x0b", ("bad_request",)),
     ],
     ids=[
         "two-spaces",
@@ -705,9 +706,12 @@ def test_scheme_and_whitespace_tricks_are_401(raw_http, api, genuine, template, 
     response = raw_http.request(
         "GET", "/api/v1/me", raw_headers=f"Authorization: {value}\r\n".encode("latin-1")
     )
-    assert response.status == 401, (response.status, response.body)
     assert response.json()["error"] in codes, response.body
-    assert response.headers["www-authenticate"].startswith("Bearer")
+    if codes == ("bad_request",):
+        assert response.status == 400, (response.status, response.body)
+    else:
+        assert response.status == 401, (response.status, response.body)
+        assert response.headers["www-authenticate"].startswith("Bearer")
     assert api.me(genuine.token).status_code == 200
 
 
