@@ -1,0 +1,56 @@
+"""gunicorn refuses to start on bad settings or without a database: exit 1, one clear line."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SERVICE_DIR = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+
+
+def start(env: dict) -> subprocess.CompletedProcess:
+    base = {"PATH": os.environ["PATH"], "BIND": "127.0.0.1:0"}
+    return subprocess.run(
+        [str(GUNICORN), "-c", "gunicorn.conf.py"],
+        cwd=SERVICE_DIR,
+        env=base | env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({}, "JWT_SECRET is required"),
+        ({"JWT_SECRET": "too-short-secret"}, "JWT_SECRET must be at least 32 bytes long"),
+        ({"JWT_SECRET": "a" * 40}, "JWT_SECRET is a placeholder or has too little variety"),
+        ({"JWT_KEYS": "k1"}, "JWT_KEYS entries must look like kid:secret"),
+        ({"JWT_SECRET": secrets.token_urlsafe(40)}, "DATABASE_URL is required"),
+        (
+            {"JWT_SECRET": secrets.token_urlsafe(40), "BCRYPT_ROUNDS": "3"},
+            "BCRYPT_ROUNDS must be between 4 and 16",
+        ),
+    ],
+)
+def test_bad_settings_stop_the_service(env, reason):
+    result = start(
+        {"DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"} | env if "DATABASE_URL" not in reason else env
+    )
+    assert result.returncode == 1
+    assert f"refusing to start: {reason}" in result.stderr
+    for value in env.values():
+        assert value not in result.stderr or len(value) < 4  # secrets never printed
+
+
+def test_an_unreachable_database_stops_the_service():
+    result = start(
+        {"JWT_SECRET": secrets.token_urlsafe(40), "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"}
+    )
+    assert result.returncode == 1
+    assert "refusing to start: cannot reach the database at DATABASE_URL" in result.stderr
