@@ -29,5 +29,5 @@ compose-lint: venv ## validate docker-compose.yml without a daemon, hadolint the
 	else echo "shellcheck not installed: scripts not checked (apt-get install shellcheck)"; fi
 
 .PHONY: compose-test
-compose-test: ## build and start the compose stack (stand-in base images where none can be pulled), test it through nginx, tear it down
+compose-test: venv ## build and start the compose stack (stand-in base images where none can be pulled), test it through nginx, tear it down
 	bash tests/compose/e2e.sh

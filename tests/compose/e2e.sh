@@ -8,9 +8,12 @@
 #     every healthcheck;
 #  5. run the integration suite (tests/) in the `tests` compose service
 #     (profile "test"), against nginx by service name;
+#     then tests/faults from the host, with tests/compose/stack-control.sh as
+#     STACK_CONTROL (they stop, freeze and kill containers);
 #  6. stop redis: /api/v1/me must answer 503 (JSON, Retry-After), then 200
 #     again once redis is back; stop postgres: issued tokens keep working;
-#  7. scale api_service to 3 and check nginx spreads requests over them;
+#  7. scale api_service to 3: report whether the running nginx finds the new
+#     replicas; after an nginx restart, check it spreads requests over all 3;
 #  8. tear everything down, volumes included.
 #
 # Uses docker-compose (1.29, Debian's) or `docker compose` (v2) if present.
@@ -164,24 +167,43 @@ print(n)'
 }
 
 # ---- 7. scaling ----
-scale_check() {
-    local token counts status i
-    compose up -d --no-deps --scale api_service=3 api_service >/dev/null 2>&1
-    wait_healthy 120 || return 1
-    # nginx resolves the upstream names when it starts: restart it to see the
-    # new replicas (the template's upstream block has no `resolve`).
-    compose restart nginx >/dev/null 2>&1
-    wait_healthy 60 || return 1
-    status=$(http POST /auth/signup "{\"username\":\"e2e-scale\",\"email\":\"e2e-scale@example.com\",\"password\":\"pw-scale-12345\"}")
-    [ "$status" = 201 ] || { log "signup answered $status"; return 1; }
-    status=$(http POST /auth/login '{"username":"e2e-scale","password":"pw-scale-12345"}')
-    token=$(json_field access_token)
+# 60 requests to /api/v1/me; then the nginx keep-alive connection count of
+# each api_service replica, space-separated.
+spread_over_replicas() {
+    local token=$1 status i
     for i in $(seq 1 60); do
         status=$(http GET /api/v1/me "" "$token")
         [ "$status" = 200 ] || { log "request $i answered $status"; return 1; }
     done
-    counts=$(api_connection_counts | tr '\n' ' ')
-    log "nginx keep-alive connections per api_service replica: $counts"
+    api_connection_counts | tr '\n' ' '
+}
+
+scale_check() {
+    local token counts status
+    status=$(http POST /auth/signup "{\"username\":\"e2e-scale\",\"email\":\"e2e-scale@example.com\",\"password\":\"pw-scale-12345\"}")
+    [ "$status" = 201 ] || { log "signup answered $status"; return 1; }
+    status=$(http POST /auth/login '{"username":"e2e-scale","password":"pw-scale-12345"}')
+    [ "$status" = 200 ] || { log "login answered $status"; return 1; }
+    token=$(json_field access_token)
+    compose up -d --no-deps --scale api_service=3 api_service >/dev/null 2>&1
+    wait_healthy 120 || return 1
+
+    # Does the running nginx find the new replicas by itself (re-resolving the
+    # service name)? Reported; a failure only with COMPOSE_TEST_REQUIRE_RERESOLVE=1.
+    sleep 6
+    counts=$(spread_over_replicas "$token") || return 1
+    if grep -qw 0 <<<"$counts"; then
+        log "KNOWN GAP: nginx did not re-resolve api_service after scaling (connections per replica: $counts)"
+        [ "${COMPOSE_TEST_REQUIRE_RERESOLVE:-}" != 1 ] || return 1
+    else
+        log "nginx re-resolved api_service by itself (connections per replica: $counts)"
+    fi
+
+    # After a restart nginx resolves all three replicas; each must get traffic.
+    compose restart nginx >/dev/null 2>&1
+    wait_healthy 60 || return 1
+    counts=$(spread_over_replicas "$token") || return 1
+    log "after an nginx restart, keep-alive connections per api_service replica: $counts"
     [ "$(wc -w <<<"$counts")" -eq 3 ] || return 1
     ! grep -qw 0 <<<"$counts" || { log "a replica got no traffic"; return 1; }
 }
@@ -276,8 +298,21 @@ run_suite() {
     compose --profile test run --rm \
         -e ADMIN_USERNAME="$ADMIN_USERNAME" -e ADMIN_PASSWORD="$ADMIN_PASSWORD" tests
 }
+# tests/faults need to stop, freeze and kill containers: run from the host,
+# through the published port, with the compose STACK_CONTROL.
+run_faults() {
+    [ -x "$repo/.venv/bin/python" ] || { log "no .venv: run \`make venv\` first"; return 1; }
+    (
+        cd "$repo"
+        export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
+            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD
+        BASE_URL=$(base_url)
+        .venv/bin/python -m pytest tests/faults -p no:cacheprovider
+    )
+}
 step "admin command" make_admin || true
 step "integration tests" run_suite || true
+step "fault tests (host)" run_faults || true
 step "redis/postgres outages" outages || true
 step "scale api_service=3" scale_check || true
 log "total so far: $(($(now) - start_all))s"

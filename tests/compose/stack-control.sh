@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# STACK_CONTROL for the compose stack: what tests/faults/ drives, mapped onto
+# docker-compose and the Docker engine (the local stack's equivalent is
+# `python -m runner`). e2e.sh sets COMPOSE_TEST_PROJECT and COMPOSE_TEST_ENV_FILE.
+#
+#   stop S | start S        compose stop/start of a service
+#   signal STOP|CONT S      freeze/thaw every process of S (docker pause/unpause)
+#   signal KILL S           a crash: SIGKILL to the container's main process from
+#                           the host, so the restart policy brings it back
+#   signal SIG S            any other signal: docker kill -s SIG
+#   kill-worker S           SIGKILL one gunicorn worker of S (the master replaces it)
+#   redis-cli ARGS...       redis-cli inside the redis container
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+project=${COMPOSE_TEST_PROJECT:?COMPOSE_TEST_PROJECT is not set}
+env_file=${COMPOSE_TEST_ENV_FILE:?COMPOSE_TEST_ENV_FILE is not set}
+
+compose() {
+    if command -v docker-compose >/dev/null; then
+        docker-compose -p "$project" --env-file "$env_file" -f "$repo/docker-compose.yml" "$@"
+    else
+        docker compose -p "$project" --env-file "$env_file" -f "$repo/docker-compose.yml" "$@"
+    fi
+}
+
+# Container ids of service $1 (every replica).
+containers() {
+    docker ps -a -q --filter "label=com.docker.compose.project=$project" \
+        --filter "label=com.docker.compose.service=$1"
+}
+
+wait_running() { # service
+    local c
+    for _ in $(seq 1 100); do
+        c=$(containers "$1" | head -n 1)
+        if [ -n "$c" ] && [ "$(docker inspect -f '{{.State.Running}} {{.State.Paused}}' "$c")" = "true false" ]; then
+            return 0
+        fi
+        sleep 0.2
+    done
+    echo "$1 is not running" >&2
+    return 1
+}
+
+command=${1:-}
+shift || true
+case "$command" in
+    stop)
+        compose stop "$1" >/dev/null 2>&1
+        ;;
+    start)
+        compose start "$1" >/dev/null 2>&1
+        wait_running "$1"
+        ;;
+    signal)
+        sig=${1#SIG}
+        service=$2
+        for c in $(containers "$service"); do
+            case "$sig" in
+                STOP) docker pause "$c" >/dev/null ;;
+                CONT)
+                    if [ "$(docker inspect -f '{{.State.Paused}}' "$c")" = true ]; then
+                        docker unpause "$c" >/dev/null
+                    fi
+                    ;;
+                KILL) kill -KILL "$(docker inspect -f '{{.State.Pid}}' "$c")" ;;
+                *) docker kill -s "$sig" "$c" >/dev/null ;;
+            esac
+        done
+        ;;
+    kill-worker)
+        c=$(containers "$1" | head -n 1)
+        # Workers are the children of the gunicorn master, itself the child of
+        # the init process (PID 1). No ps in the slim image: read /proc.
+        docker exec "$c" python -c '
+import os, signal
+parent = {}
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue
+    parent[int(pid)] = int(fields[1])
+if b"gunicorn" in open("/proc/1/cmdline", "rb").read():
+    masters = [1]  # no init process: gunicorn itself is PID 1
+else:
+    masters = [pid for pid, ppid in parent.items() if ppid == 1]
+workers = sorted(pid for pid, ppid in parent.items() if ppid in masters)
+os.kill(workers[0], signal.SIGKILL)
+print(workers[0])'
+        ;;
+    redis-cli)
+        compose exec -T redis redis-cli "$@"
+        ;;
+    *)
+        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS" >&2
+        exit 2
+        ;;
+esac
