@@ -295,8 +295,10 @@ make_admin() {
         compose exec -T auth_service python -m auth_app.admin "$ADMIN_USERNAME" "$ADMIN_USERNAME@example.com"
 }
 run_suite() {
-    compose --profile test run --rm \
-        -e ADMIN_USERNAME="$ADMIN_USERNAME" -e ADMIN_PASSWORD="$ADMIN_PASSWORD" tests
+    (
+        export ADMIN_USERNAME ADMIN_PASSWORD  # the tests service passes them through
+        compose --profile test run --rm tests
+    )
 }
 # tests/faults need to stop, freeze and kill containers: run from the host,
 # through the published port, with the compose STACK_CONTROL.
