@@ -91,7 +91,10 @@ def test_parallel_wrong_passwords_are_all_counted(base_url, new_user):
 
 
 def test_unknown_user_and_wrong_password_take_the_same_time(api, base_url):
-    users = [api.create_user() for _ in range(15)]
+    # The test stack's bcrypt cost is low (~1 ms), so this end-to-end bound is
+    # loose; auth_service/tests/test_passwords_and_store.py checks the dummy
+    # bcrypt itself at a real cost, within 10%.
+    users = [api.create_user() for _ in range(20)]
     known, unknown = [], []
     for user in users:
         for target, name in ((known, user["username"]), (unknown, "ghost-" + secrets.token_hex(5))):
@@ -100,7 +103,7 @@ def test_unknown_user_and_wrong_password_take_the_same_time(api, base_url):
             target.append(time.perf_counter() - started)
             assert response.status_code == 401
     known_median, unknown_median = statistics.median(known), statistics.median(unknown)
-    assert abs(known_median - unknown_median) <= max(0.10 * max(known_median, unknown_median), 0.002), (
+    assert abs(known_median - unknown_median) <= max(0.10 * max(known_median, unknown_median), 0.004), (
         known_median,
         unknown_median,
     )

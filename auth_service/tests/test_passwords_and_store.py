@@ -1,6 +1,8 @@
 """bcrypt handling and the SQL of store.py against the test stack's Postgres."""
 
 import secrets
+import statistics
+import time
 import uuid
 
 import pytest
@@ -21,6 +23,19 @@ def test_hash_and_check():
 
 def test_unknown_user_check_is_false_but_still_runs_bcrypt():
     assert check_password("anything", None, rounds=4) is False
+
+
+def test_unknown_user_costs_the_same_as_a_wrong_password():
+    """The dummy check is a real bcrypt at the same cost: medians within 10% at cost 10."""
+    hashed = hash_password("correct horse", rounds=10)
+    known, unknown = [], []
+    for _ in range(7):
+        for target, password_hash in ((known, hashed), (unknown, None)):
+            started = time.perf_counter()
+            assert check_password("wrong horse", password_hash, rounds=10) is False
+            target.append(time.perf_counter() - started)
+    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
+    assert abs(known_median - unknown_median) <= 0.10 * max(known_median, unknown_median), (known, unknown)
 
 
 def test_over_long_password_never_matches_and_never_raises():
