@@ -71,22 +71,24 @@ case "$command" in
         ;;
     kill-worker)
         c=$(containers "$1" | head -n 1)
-        # Workers are the children of the gunicorn master, itself the child of
-        # the init process (PID 1). No ps in the slim image: read /proc.
+        # The master is the gunicorn process whose parent is not gunicorn (the
+        # init process, or none when gunicorn is PID 1); workers are its
+        # children. No ps in the slim image: read /proc.
         docker exec "$c" python -c '
 import os, signal
-parent = {}
+parent, gunicorn = {}, set()
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        stat = open(f"/proc/{pid}/stat").read()
+        argv = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
     except OSError:
         continue
-    parent[int(pid)] = int(fields[1])
-if b"gunicorn" in open("/proc/1/cmdline", "rb").read():
-    masters = [1]  # no init process: gunicorn itself is PID 1
-else:
-    masters = [pid for pid, ppid in parent.items() if ppid == 1]
-workers = sorted(pid for pid, ppid in parent.items() if ppid in masters)
+    parent[int(pid)] = int(stat.rsplit(")", 1)[1].split()[1])
+    if any(arg.endswith(b"/gunicorn") or arg == b"gunicorn" for arg in argv[:2]):
+        if not argv[0].endswith(b"docker-init"):
+            gunicorn.add(int(pid))
+masters = [pid for pid in gunicorn if parent[pid] not in gunicorn]
+workers = sorted(pid for pid in gunicorn if parent[pid] in masters)
 os.kill(workers[0], signal.SIGKILL)
 print(workers[0])'
         ;;
