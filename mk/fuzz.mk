@@ -1,14 +1,10 @@
 # `make fuzz`: the long fuzzing run of issue 5 item 6. Included by the Makefile
 # (`-include mk/*.mk`). `make test` runs the same tests bounded (fixed seed, few
 # examples); here FUZZ_PROFILE=long draws many more, afresh each run.
-#
-# runner.test_run always adds its TEST_PATHS (the whole suite) to the pytest
-# arguments; emptying that tuple before main() runs only the paths named here.
 
 FUZZ_PATHS := tests/fuzz authcore/tests/test_token_properties.py
 
 .PHONY: fuzz
 fuzz: deps venv ## fuzz for longer than `make test` (schemathesis on a throw-away stack, hypothesis on the token/JSON parsers; ~5 min)
-	PATH="/usr/sbin:$$PATH" FUZZ_PROFILE=long TEST_STATE_DIR="$(CURDIR)/.state/fuzz" $(PY) -c \
-		'import sys; from runner import test_run; test_run.TEST_PATHS = (); sys.exit(test_run.main(sys.argv[1:]))' \
-		$(FUZZ_PATHS) $(PYTEST_ARGS)
+	PATH="/usr/sbin:$$PATH" FUZZ_PROFILE=long TEST_PATHS="$(FUZZ_PATHS)" TEST_STATE_DIR="$(CURDIR)/.state/fuzz" \
+		$(PY) -m runner.test_run $(PYTEST_ARGS)
