@@ -110,7 +110,7 @@ wait_status() { # STATUS SECONDS METHOD PATH [JSON] [TOKEN]
 
 # ---- 6. dependency outages ----
 outage_checks() {
-    local user password token status
+    local user password token status started
     user="e2e-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
     password="pw-$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')"
     status=$(http POST /auth/signup "{\"username\":\"$user\",\"email\":\"$user@example.com\",\"password\":\"$password\"}")
@@ -138,7 +138,22 @@ outage_checks() {
     status=$(http POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}")
     [ "$status" = 503 ] || { log "login with postgres down answered $status: $(cat "$workdir/last.body")"; return 1; }
     compose start postgres >/dev/null 2>&1
+    started=$(now)
     wait_status 200 60 POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}" || return 1
+    # Every worker's pool must get over the restart: 20 signups in a row.
+    local ok=0 refused=0 deadline=$(($(now) + 60))
+    while [ "$ok" -lt 20 ]; do
+        status=$(http POST /auth/signup "{\"username\":\"$user-$ok-$refused\",\"email\":\"$user-$ok-$refused@example.com\",\"password\":\"$password\"}")
+        if [ "$status" = 201 ]; then
+            ok=$((ok + 1))
+        else
+            ok=0
+            refused=$((refused + 1))
+            [ "$(now)" -lt "$deadline" ] || { log "auth still answers $status 60 s after postgres came back"; return 1; }
+            sleep 0.5
+        fi
+    done
+    log "auth answered 20 signups in a row $(($(now) - started)) s after postgres started again ($refused refused on the way)"
     wait_healthy 120
 }
 
@@ -180,8 +195,7 @@ spread_over_replicas() {
 
 scale_check() {
     local token counts status
-    status=$(http POST /auth/signup "{\"username\":\"e2e-scale\",\"email\":\"e2e-scale@example.com\",\"password\":\"pw-scale-12345\"}")
-    [ "$status" = 201 ] || { log "signup answered $status"; return 1; }
+    wait_status 201 30 POST /auth/signup "{\"username\":\"e2e-scale\",\"email\":\"e2e-scale@example.com\",\"password\":\"pw-scale-12345\"}" || return 1
     status=$(http POST /auth/login '{"username":"e2e-scale","password":"pw-scale-12345"}')
     [ "$status" = 200 ] || { log "login answered $status"; return 1; }
     token=$(json_field access_token)
