@@ -38,13 +38,12 @@ class Accounts:
         self._sessions = sessions
         self._throttle = throttle
 
-    def signup(self, username: str, email: str, password: str, admin: bool = False) -> store.User:
+    def signup(self, username: str, email: str, password: str) -> store.User:
         """Create a user from validated fields; 409 if the name or email is taken."""
         password_hash = hash_password(password, self._settings.bcrypt_rounds)
-        insert = store.insert_admin if admin else store.insert_user
         try:
             with self._pool.connection() as conn:
-                return insert(conn, username, email, password_hash)
+                return store.insert_user(conn, username, email, password_hash)
         except pg_errors.UniqueViolation as exc:
             taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None

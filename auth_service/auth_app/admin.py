@@ -46,8 +46,9 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
-            user = store.insert_admin(
-                conn, fields["username"], fields["email"], hash_password(fields["password"], rounds)
+            password_hash = hash_password(fields["password"], rounds)
+            user = store.insert_user(
+                conn, fields["username"], fields["email"], password_hash, roles=("admin",)
             )
     except pg_errors.UniqueViolation:
         print("error: that username or email is taken", file=sys.stderr)

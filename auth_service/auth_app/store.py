@@ -28,13 +28,18 @@ class User:
 _SELECT_USER = "SELECT id, username, email, password_hash, roles, disabled_at, created_at FROM users "
 
 
-def insert_user(conn: Connection, username: str, email: str, password_hash: str) -> User:
-    """Insert a user; raises ``psycopg.errors.UniqueViolation`` on a taken name or email."""
+def insert_user(
+    conn: Connection, username: str, email: str, password_hash: str, roles: tuple[str, ...] = ()
+) -> User:
+    """Insert a user; raises ``psycopg.errors.UniqueViolation`` on a taken name or email.
+
+    Only the first-admin command passes ``roles``; signup never does.
+    """
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
-            "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, %s)"
+            "INSERT INTO users (username, email, password_hash, roles) VALUES (%s, %s, %s, %s)"
             " RETURNING id, username, email, password_hash, roles, disabled_at, created_at",
-            (username, email, password_hash),
+            (username, email, password_hash, list(roles)),
         )
         return cur.fetchone()
 
@@ -90,17 +95,6 @@ def find_user_by_id(conn: Connection, user_id: uuid.UUID) -> User | None:
     """The user with this id."""
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(_SELECT_USER + "WHERE id = %s", (user_id,))
-        return cur.fetchone()
-
-
-def insert_admin(conn: Connection, username: str, email: str, password_hash: str) -> User:
-    """Insert a user holding the ``admin`` role (the first-admin command)."""
-    with conn.cursor(row_factory=class_row(User)) as cur:
-        cur.execute(
-            "INSERT INTO users (username, email, password_hash, roles) VALUES (%s, %s, %s, '{admin}')"
-            " RETURNING id, username, email, password_hash, roles, disabled_at, created_at",
-            (username, email, password_hash),
-        )
         return cur.fetchone()
 
 
