@@ -64,7 +64,7 @@ def test_a_garbled_request_line_is_400_json(base_url):
     from urllib.parse import urlsplit
 
     address = urlsplit(base_url)
-    with socket.create_connection((address.hostname, address.port), timeout=5) as sock:
+    with socket.create_connection((address.hostname, address.port or 80), timeout=5) as sock:
         sock.sendall(b"GARBAGE\r\n\r\n")
         reply = sock.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 400")

@@ -27,6 +27,9 @@ accesslog = None  # nginx writes the access log, with the request id
 errorlog = "-"
 # Never preload: each worker opens its own Postgres pool and Redis client after the fork.
 preload_app = False
+# supervisord or the container runtime manages the processes; gunicorn 27's
+# control socket (created under $HOME) would only be one more thing to secure.
+control_socket_disable = True
 # nginx's limits (8 KiB per header line, 32 KiB in all) are the only size
 # gate; gunicorn's tighter defaults (4094-byte request line, 100 headers)
 # let requests through nginx that gunicorn then refused with an HTML page.

@@ -28,18 +28,25 @@ class StackControl:
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         return result.stdout
 
-    def wait_healthy(self, timeout: float = 30) -> None:
-        """Wait until both health routes answer 200 again."""
+    def wait_healthy(self, timeout: float = 45, in_a_row: int = 10) -> None:
+        """Wait until both health routes answer 200 ``in_a_row`` times running.
+
+        Several in a row, because nginx spreads requests over the workers and
+        each worker's Postgres pool reconnects on its own schedule (after a
+        long outage, its backoff can reach several seconds).
+        """
         deadline = time.monotonic() + timeout
         for path in ("/auth/healthz", "/api/healthz"):
-            while True:
+            streak = 0
+            while streak < in_a_row:
                 try:
-                    if requests.get(self.base_url + path, timeout=2).status_code == 200:
-                        break
+                    ok = requests.get(self.base_url + path, timeout=2).status_code == 200
                 except requests.RequestException:
-                    pass
+                    ok = False
+                streak = streak + 1 if ok else 0
                 assert time.monotonic() < deadline, f"{path} did not recover"
-                time.sleep(0.1)
+                if not ok:
+                    time.sleep(0.1)
 
 
 @pytest.fixture
