@@ -14,5 +14,5 @@ bench-deps: deps venv $(BENCH_STAMP) ## install what `make bench` needs (wrk, fl
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 .PHONY: bench
-bench: bench-deps ## measure the stack against its ceilings and a peer (own stack, ~3 min); prints a table, writes JSON
+bench: bench-deps ## measure the stack against its ceilings and a peer (own stack, ~5 min); prints a table, writes JSON
 	PATH="/usr/sbin:$$PATH" $(PY) -m bench
