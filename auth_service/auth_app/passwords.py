@@ -1,17 +1,43 @@
-"""Password hashing with bcrypt, and a timing-equal check for unknown users."""
+"""Password hashing with bcrypt, a timing-equal check for unknown users, and a bound on both.
+
+bcrypt holds a core for ~0.3 s at cost 12, so checks beyond the cores can
+only queue: every accepted login waits longer, and the queue keeps burning
+CPU for clients that already gave up (measured: 8 s waits, 11 s of CPU after
+a storm). So each worker process runs one bcrypt at a time and answers 429
+at once beyond it. gunicorn runs one worker per core (``WEB_WORKERS``), so
+the bound is the cores of each replica and grows as replicas are added.
+"""
 
 import functools
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import bcrypt
 
+from authcore.errors import TooManyRequests
+
+_bcrypt_slot = threading.BoundedSemaphore(1)
+
+
+@contextmanager
+def _bcrypt_turn() -> Iterator[None]:
+    if not _bcrypt_slot.acquire(blocking=False):
+        raise TooManyRequests(1)
+    try:
+        yield
+    finally:
+        _bcrypt_slot.release()
+
 
 def hash_password(password: str, rounds: int) -> str:
-    """A bcrypt hash of ``password`` at cost ``rounds``."""
-    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
+    """A bcrypt hash of ``password`` at cost ``rounds`` (429 if this worker is busy hashing)."""
+    with _bcrypt_turn():
+        return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
 def check_password(password: str, password_hash: str | None, rounds: int) -> bool:
-    """True if ``password`` matches ``password_hash``.
+    """True if ``password`` matches ``password_hash`` (429 if this worker is busy hashing).
 
     With no hash (unknown user) a dummy hash of the same cost is checked, so
     an unknown user and a wrong password take the same time.
@@ -20,7 +46,8 @@ def check_password(password: str, password_hash: str | None, rounds: int) -> boo
     if len(candidate) > 72:
         candidate = b""  # bcrypt 5 raises on >72 bytes; such a password never matched
     target = (password_hash or _dummy_hash(rounds)).encode("ascii")
-    return bcrypt.checkpw(candidate, target) and password_hash is not None
+    with _bcrypt_turn():
+        return bcrypt.checkpw(candidate, target) and password_hash is not None
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 import secrets
 import statistics
+import threading
 import time
 import uuid
 
@@ -12,6 +13,7 @@ from auth_app import store
 from auth_app.migrate import migrate, pending_migrations
 from auth_app.passwords import check_password, hash_password
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
+from authcore.errors import TooManyRequests
 
 
 def test_hash_and_check():
@@ -36,6 +38,26 @@ def test_unknown_user_costs_the_same_as_a_wrong_password():
             target.append(time.perf_counter() - started)
     known_median, unknown_median = statistics.median(known), statistics.median(unknown)
     assert abs(known_median - unknown_median) <= 0.10 * max(known_median, unknown_median), (known, unknown)
+
+
+def test_a_busy_worker_refuses_a_second_bcrypt_at_once():
+    """One bcrypt at a time per worker: the next one is 429 now, not a queue."""
+    hashed = hash_password("correct horse", rounds=12)
+    started = threading.Event()
+
+    def slow_check():
+        started.set()
+        check_password("correct horse", hashed, rounds=12)
+
+    worker = threading.Thread(target=slow_check)
+    worker.start()
+    started.wait()
+    time.sleep(0.02)
+    with pytest.raises(TooManyRequests) as refused:
+        check_password("correct horse", hashed, rounds=12)
+    assert refused.value.headers["Retry-After"] == "1"
+    worker.join()
+    assert check_password("correct horse", hashed, rounds=12) is True  # free again
 
 
 def test_over_long_password_never_matches_and_never_raises():
