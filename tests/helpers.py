@@ -101,4 +101,7 @@ def patient_post(
 
 def _rate_limited(response: requests.Response) -> bool:
     """A 429 that asks to come back in a moment (nginx's limit, or a busy worker), not an account throttle."""
-    return response.status_code == 429 and response.json()["message"] == NGINX_RATE_LIMIT_MESSAGE
+    if response.status_code != 429:
+        return False
+    # A HEAD answer has no body to tell them apart; only POSTs are ever throttled per account.
+    return not response.content or response.json()["message"] == NGINX_RATE_LIMIT_MESSAGE
