@@ -92,15 +92,15 @@ def cmd_run(stack: StackSettings) -> int:
     """Start in the foreground; Ctrl-C (or SIGTERM) stops everything."""
     supervisor.write_config(stack)
     process = supervisor.start_supervisord(stack, foreground=True)
-    # supervisord stops its programs and exits on SIGTERM/SIGINT; we wait for that.
-    signal.signal(signal.SIGTERM, lambda *_: process.send_signal(signal.SIGTERM))
+    # supervisord stops its programs and exits on SIGTERM; we wait for that.
+    for received in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(received, lambda *_: process.send_signal(signal.SIGTERM))
     try:
         time.sleep(0.5)
         bring_up(stack)
         print(f"stack is up: {stack.base_url}  (Ctrl-C stops it)", flush=True)
         return process.wait()
     except KeyboardInterrupt:
-        # A terminal's Ctrl-C reached supervisord too; a lone SIGINT to us did not.
         print("stopping...", flush=True)
         process.send_signal(signal.SIGTERM)
         return process.wait()

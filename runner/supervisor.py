@@ -123,7 +123,12 @@ def start_supervisord(stack: StackSettings, foreground: bool) -> subprocess.Pope
     """Start supervisord with the stack's environment (a child process when ``foreground``)."""
     command = [str(VENV_BIN / "supervisord"), "-c", str(stack.path("supervisord.conf"))]
     if foreground:
-        return subprocess.Popen([*command, "--nodaemon"], env=stack.env)
+        # Its own session: a terminal's Ctrl-C or hang-up reaches only the
+        # runner, which then stops supervisord in order (see cmd_run), instead
+        # of both racing and leaving programs behind.
+        # --silent: its log goes to the log file only. Writing to the terminal
+        # made it die mid-shutdown once the terminal had hung up.
+        return subprocess.Popen([*command, "--nodaemon", "--silent"], env=stack.env, start_new_session=True)
     subprocess.run(command, check=True, env=stack.env)
     return None
 
