@@ -7,6 +7,7 @@ from flask import Flask
 
 from auth_app.accounts import Accounts
 from auth_app.db import open_pool
+from auth_app.housekeeping import start_housekeeping
 from auth_app.revocation_rebuild import start_rebuild_watcher
 from auth_app.routes import bp as routes_bp
 from auth_app.routes import docs as docs_bp
@@ -22,11 +23,12 @@ from authcore.tokens import AccessTokenVerifier
 DEPENDENCY_ERRORS = (psycopg.OperationalError, psycopg_pool.PoolTimeout, redis.RedisError)
 
 
-def create_app(settings: Settings | None = None, pool_size: int = 8, watch_redis: bool = True) -> Flask:
+def create_app(settings: Settings | None = None, pool_size: int = 8, background: bool = True) -> Flask:
     """Build the app; settings default to the environment and are validated here.
 
-    With ``watch_redis`` a background thread rebuilds the revocation list
-    whenever Redis restarts or loses it (off in unit tests).
+    With ``background`` two daemon threads run: one rebuilds the revocation
+    list whenever Redis restarts or loses it, one prunes old rows (both off
+    in unit tests).
     """
     settings = settings or load_settings()
     app = base_app(__name__, settings.log_level, DEPENDENCY_ERRORS)
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, watch_redis
     )
     app.register_blueprint(routes_bp)
     app.register_blueprint(docs_bp)
-    if watch_redis:
+    if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)
+        start_housekeeping(pool)
     return app

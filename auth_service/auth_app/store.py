@@ -260,3 +260,21 @@ def recent_user_cutoffs(conn: Connection, window_seconds: int) -> list[tuple[str
         (window_seconds,),
     ).fetchall()
     return [(str(user_id), cutoff) for user_id, cutoff in rows]
+
+
+# --- housekeeping -----------------------------------------------------------
+
+
+def prune(conn: Connection, keep_ended_seconds: int) -> tuple[int, int]:
+    """Delete expired refresh tokens and long-finished sessions; (tokens, sessions) deleted.
+
+    An expired refresh token is refused whether it exists or not. A session
+    is kept ``keep_ended_seconds`` after it ended or expired: far longer
+    than the revocation rebuild looks back (one access-token lifetime).
+    """
+    tokens = conn.execute("DELETE FROM refresh_tokens WHERE expires_at < now()").rowcount
+    sessions = conn.execute(
+        "DELETE FROM sessions WHERE coalesce(ended_at, expires_at) < now() - make_interval(secs => %s)",
+        (keep_ended_seconds,),
+    ).rowcount
+    return tokens, sessions

@@ -38,7 +38,7 @@ def settings():
 
 @pytest.fixture
 def app(settings):
-    application = create_app(settings, pool_size=2, watch_redis=False)
+    application = create_app(settings, pool_size=2, background=False)
     yield application
     application.extensions["pool"].close()
 

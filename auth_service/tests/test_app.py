@@ -33,7 +33,7 @@ def test_unexpected_errors_are_json_500_without_traceback(app):
 
 def test_postgres_unreachable_is_503_with_retry_after(settings):
     down = settings.__class__(**{**settings.__dict__, "database_url": "postgresql://x:y@127.0.0.1:1/none"})
-    app = create_app(down, pool_size=1, watch_redis=False)
+    app = create_app(down, pool_size=1, background=False)
     try:
         started = time.monotonic()
         response = app.test_client().post(
@@ -54,7 +54,7 @@ def test_redis_unreachable_makes_logout_503_and_keeps_the_session(settings, clie
         "/auth/login", json={"username": body["username"], "password": body["password"]}
     ).get_json()
     broken = settings.__class__(**{**settings.__dict__, "redis_url": "redis://127.0.0.1:1/0"})
-    app = create_app(broken, pool_size=1, watch_redis=False)
+    app = create_app(broken, pool_size=1, background=False)
     try:
         headers = {"Authorization": "Bearer " + tokens["access_token"]}
         response = app.test_client().post("/auth/logout", headers=headers)

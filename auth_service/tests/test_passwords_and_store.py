@@ -114,3 +114,20 @@ def test_session_ends_once_and_only_for_its_user(conn):
     assert store.end_session(conn, session_id, other.id, "logout") is False
     assert store.end_session(conn, session_id, user.id, "logout") is True
     assert store.end_session(conn, session_id, user.id, "logout") is False
+
+
+def test_prune_deletes_expired_refresh_tokens_and_old_sessions_only(conn):
+    user = _user(conn)
+    old, recent, live = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for session_id in (old, recent, live):
+        store.insert_session(conn, session_id, user.id, new_refresh_token()[1], 3600, "ua", "127.0.0.1")
+    conn.execute("UPDATE sessions SET ended_at = now() - interval '8 days' WHERE id = %s", (old,))
+    conn.execute("UPDATE sessions SET ended_at = now() - interval '1 hour' WHERE id = %s", (recent,))
+    conn.execute(
+        "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE session_id = %s", (recent,)
+    )
+    store.prune(conn, keep_ended_seconds=7 * 24 * 3600)
+    remaining = {row[0] for row in conn.execute("SELECT id FROM sessions WHERE user_id = %s", (user.id,))}
+    assert remaining == {recent, live}
+    query = "SELECT session_id FROM refresh_tokens WHERE session_id = ANY(%s)"
+    assert {row[0] for row in conn.execute(query, ([old, recent, live],))} == {live}
