@@ -16,8 +16,8 @@ import logging
 import orjson
 import redis
 
-from authcore.bearer import Authenticator
-from authcore.errors import Unavailable, error_response
+from authcore.bearer import Authenticator, token_from_header
+from authcore.errors import ApiError, Unavailable, error_response
 from authcore.tokens import AccessClaims, InvalidToken
 
 log = logging.getLogger(__name__)
@@ -36,17 +36,6 @@ def me_body(claims: AccessClaims) -> dict:
     }
 
 
-def _bearer(environ: dict) -> str | None:
-    """The token when the header is exactly ``Bearer <token>`` (authcore.bearer's rules), else None."""
-    header = environ.get("HTTP_AUTHORIZATION")
-    if header is None:
-        return None
-    scheme, sep, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not sep or not token or token != token.strip() or " " in token:
-        return None
-    return token
-
-
 class MeFastPath:
     """WSGI middleware: a good token on ``GET /api/v1/me`` is answered without Flask."""
 
@@ -57,12 +46,10 @@ class MeFastPath:
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != ME_PATH or environ.get("REQUEST_METHOD") != "GET":
             return self._app(environ, start_response)
-        token = _bearer(environ)
-        if token is None:
-            return self._app(environ, start_response)
         try:
+            token = token_from_header(environ.get("HTTP_AUTHORIZATION"))
             claims = self._authenticator.verifier.verify(token)
-        except InvalidToken:
+        except (ApiError, InvalidToken):
             return self._app(environ, start_response)
         try:
             revoked = self._authenticator.revocations.is_revoked(claims)

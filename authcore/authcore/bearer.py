@@ -11,12 +11,19 @@ from authcore.tokens import AccessClaims, AccessTokenVerifier, InvalidToken
 
 
 def bearer_token(request: Request) -> str:
-    """Return the bearer token of the request, or raise ``MissingToken``.
+    """Return the bearer token of the request, or raise ``MissingToken``/``InvalidTokenError``.
+
+    Tokens in the query string or body are never looked at.
+    """
+    return token_from_header(request.headers.get("Authorization"))
+
+
+def token_from_header(header: str | None) -> str:
+    """The token of an ``Authorization`` header value, or raise ``MissingToken``/``InvalidTokenError``.
 
     The scheme is case-insensitive (RFC 7235); exactly one space separates it
-    from the token. Tokens in the query string or body are never looked at.
+    from the token.
     """
-    header = request.headers.get("Authorization")
     if header is None:
         raise MissingToken()
     scheme, sep, token = header.partition(" ")

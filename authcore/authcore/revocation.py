@@ -82,14 +82,10 @@ class RevocationList:
             return True
         return cutoff is not None and claims.issued_at < float(cutoff)
 
-    def revoke_sessions(self, session_ids: list[str], ttl: int | None = None) -> None:
+    def revoke_sessions(self, session_ids: list[str]) -> None:
         """Revoke every access token of these sessions."""
-        if not session_ids:
-            return
-        pipe = self._redis.pipeline(transaction=False)
-        for session_id in session_ids:
-            pipe.set(session_key(session_id), "1", ex=ttl or self._ttl)
-        pipe.execute()
+        if session_ids:
+            self.restore_sessions([(session_id, self._ttl) for session_id in session_ids])
 
     def set_user_cutoff(self, user_id: str, cutoff: float, ttl: int | None = None) -> None:
         """Revoke every access token of the user issued before ``cutoff``."""
@@ -117,8 +113,3 @@ class RevocationList:
     def cutoff_now(self) -> float:
         """A cutoff for 'every token issued up to now', rounded up to the millisecond."""
         return math.ceil(time.time() * 1000) / 1000
-
-    @property
-    def entry_ttl(self) -> int:
-        """Seconds a fresh entry lives."""
-        return self._ttl
