@@ -301,7 +301,7 @@ def report(results: dict) -> str:
 
 
 def targets(results: dict) -> dict:
-    """Each target of issue 4, its value and whether it holds."""
+    """Each performance target, its value and whether it holds."""
     http, logins, storm, memory = results["http"], results["logins"], results["storm"], results["memory"]
 
     def ratio(a, b):

@@ -1,4 +1,4 @@
-# `make fuzz`: the long fuzzing run of issue 5 item 6. Included by the Makefile
+# `make fuzz`: the long fuzzing run. Included by the Makefile
 # (`-include mk/*.mk`). `make test` runs the same tests bounded (fixed seed, few
 # examples); here FUZZ_PROFILE=long draws many more, afresh each run.
 

@@ -1,6 +1,6 @@
 """The local stack's settings: environment first, then ``.env``, then defaults.
 
-The names are API.md's, the same the compose file passes to the containers.
+The names are those of docs/OPERATIONS.md, the same the compose file passes to the containers.
 What only the local stack needs (free internal ports, the state folder, the
 URLs built from them) is computed here.
 """

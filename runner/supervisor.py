@@ -1,7 +1,7 @@
 """supervisord for the local stack: its config, and start/stop/status through it.
 
 Programs inherit supervisord's environment, which is the stack's settings
-(API.md names), so the services read exactly what the containers read.
+(docs/OPERATIONS.md names), so the services read exactly what the containers read.
 """
 
 import os

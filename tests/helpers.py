@@ -20,7 +20,7 @@ def bearer(token: str) -> dict:
 
 
 def assert_error(response: requests.Response, status: int, code: str) -> dict:
-    """Check the status and the API.md error shape; return the body."""
+    """Check the status and the docs/API.md error shape; return the body."""
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["Content-Type"].startswith("application/json")
     body = response.json()

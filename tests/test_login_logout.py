@@ -1,4 +1,4 @@
-"""POST /auth/login and /auth/logout, and the revocation rule of ARCHITECTURE.md."""
+"""POST /auth/login and /auth/logout, and the revocation rule of docs/ARCHITECTURE.md."""
 
 import pytest
 

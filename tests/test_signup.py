@@ -1,4 +1,4 @@
-"""POST /auth/signup: the rules of API.md, every error case, nothing half-written."""
+"""POST /auth/signup: the rules of docs/API.md, every error case, nothing half-written."""
 
 import secrets
 

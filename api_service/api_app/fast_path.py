@@ -26,7 +26,7 @@ ME_PATH = "/api/v1/me"
 
 
 def me_body(claims: AccessClaims) -> dict:
-    """The /api/v1/me answer (API.md), from the verified claims."""
+    """The /api/v1/me answer (docs/API.md), from the verified claims."""
     return {
         "id": claims.user_id,
         "username": claims.username,

@@ -49,7 +49,7 @@ class Accounts:
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
 
     def login(self, login: str, password: str, client: ClientInfo) -> dict:
-        """Check credentials and open a session; the token response of API.md.
+        """Check credentials and open a session; the token response of docs/API.md.
 
         Unknown users, wrong passwords and disabled users get the same 401
         after the same work (a lookup, one bcrypt check, one failure counted).

@@ -1,4 +1,4 @@
-"""The auth_service routes of API.md. Each one reads input, calls a service, shapes JSON."""
+"""The auth_service routes of docs/API.md. Each one reads input, calls a service, shapes JSON."""
 
 from pathlib import Path
 

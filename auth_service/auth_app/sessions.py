@@ -46,7 +46,7 @@ class Sessions:
         self._revocations = revocations
 
     def open(self, user: store.User, client: ClientInfo) -> dict:
-        """Start a session for an authenticated user; the token response of API.md."""
+        """Start a session for an authenticated user; the token response of docs/API.md."""
         session_id = uuid.uuid4()
         refresh_token, refresh_hash = new_refresh_token()
         with self._pool.connection() as conn, conn.transaction():

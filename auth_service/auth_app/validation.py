@@ -1,4 +1,4 @@
-"""Validation and normalisation of what clients send (API.md signup rules)."""
+"""Validation and normalisation of what clients send (docs/API.md signup rules)."""
 
 import functools
 import importlib.util

@@ -1,4 +1,4 @@
-"""The one JSON error shape of API.md, and the mapping of every failure to it.
+"""The one JSON error shape of docs/API.md, and the mapping of every failure to it.
 
 ``{"error": "<code>", "message": "<text>"}`` plus ``fields`` for validation
 errors. ``register_error_handlers`` is the only place a Flask app turns an

@@ -1,6 +1,6 @@
 """Reading and validating settings from the environment.
 
-Both services read the same names (see API.md "Settings"). A problem is
+Both services read the same names (see docs/OPERATIONS.md "Settings"). A problem is
 reported as a ``SettingsError`` naming the setting, never its value, so a
 secret can't end up in a log.
 """
@@ -17,7 +17,7 @@ PLACEHOLDER_SECRETS = frozenset(
 )
 DEFAULT_ISSUER = "authstack"
 DEFAULT_AUDIENCE = "authstack-api"
-# Clock leeway allowed when checking exp/nbf/iat; API.md caps it at 30 s.
+# Clock leeway allowed when checking exp/nbf/iat; docs/API.md caps it at 30 s.
 CLOCK_LEEWAY_SECONDS = 10
 
 

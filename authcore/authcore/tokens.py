@@ -1,6 +1,6 @@
 """Access tokens: how auth_service signs them and how api_service verifies them.
 
-The rules follow API.md "Tokens" and RFC 8725: HS256 only, the key chosen by
+The rules follow docs/API.md "Tokens" and RFC 8725: HS256 only, the key chosen by
 a known ``kid``, header ``typ`` of ``at+jwt``, every claim required with its
 type, ``iss``/``aud`` checked, a small clock leeway, and no header that could
 point the verifier at another key (``jku``, ``jwk``, ``x5u``, ...).

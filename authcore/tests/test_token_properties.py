@@ -1,4 +1,4 @@
-"""Hypothesis properties of what reads untrusted input (issue 5, item 6).
+"""Hypothesis properties of what reads untrusted input.
 
 Whatever a client sends, the token parser (``bearer_token`` then
 ``AccessTokenVerifier.verify``) and the JSON body reader end in their own

@@ -1,4 +1,4 @@
-"""Unit tests of the access-token rules (API.md "Tokens")."""
+"""Unit tests of the access-token rules (docs/API.md "Tokens")."""
 
 import base64
 import hashlib

@@ -1,4 +1,4 @@
-"""Schemathesis against the served OpenAPI document, through nginx (issue 5, item 6).
+"""Schemathesis against the served OpenAPI document, through nginx.
 
 Every documented operation gets generated requests, valid ones and invalid
 ones (wrong types, missing fields, odd path parameters), and each answer must

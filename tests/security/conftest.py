@@ -1,4 +1,4 @@
-"""Fixtures of the security batteries (issue 5, items 1 and 3).
+"""Fixtures of the security batteries.
 
 Every response either battery receives, through ``requests`` or a raw
 socket, is checked on arrival and logged: it must be the stack's generic
@@ -56,7 +56,7 @@ _CURRENT = {"test": "?"}
 
 
 def response_problems(status: int, headers: dict[str, str], body: bytes, *, head: bool = False) -> list[str]:
-    """What makes a response not the stack's generic JSON (API.md "Errors"); empty if nothing."""
+    """What makes a response not the stack's generic JSON (docs/API.md "Errors"); empty if nothing."""
     problems = []
     lowered = {name.lower(): value for name, value in headers.items()}
     if lowered.get("server") != "nginx":

@@ -1,4 +1,4 @@
-"""Battery 3 (issue 5): input and protocol, each case a real request through nginx.
+"""Battery 3: input and protocol, each case a real request through nginx.
 
 Wrong or missing content types are 415 on every JSON route; bodies that are
 not one plain JSON object (malformed, absurdly deep, huge numbers, NaN, lone

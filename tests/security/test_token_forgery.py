@@ -1,4 +1,4 @@
-"""Battery 1 (issue 5): token forgery and validation, each case a real request through nginx.
+"""Battery 1: token forgery and validation, each case a real request through nginx.
 
 Every forged, altered, re-encoded, misplaced or oversized token must end in
 401 (``invalid_token``, or ``missing_token`` when there is no usable bearer
@@ -140,7 +140,7 @@ def genuine(victim) -> Genuine:
 
 
 def assert_rejected(response, *, codes=("invalid_token",), control=None, api=None, nginx_statuses=()) -> None:
-    """401 with the API.md shape and a Bearer challenge (or an nginx JSON refusal); then the control."""
+    """401 with the docs/API.md shape and a Bearer challenge (or an nginx JSON refusal); then the control."""
     if response.status_code in nginx_statuses:
         assert response.headers["Content-Type"].startswith("application/json")
     else:
