@@ -49,7 +49,19 @@ def test_token_responses_are_not_cacheable(api, new_user):
 
 
 def test_trace_is_refused_405_json(api):
-    assert_error(api.request("TRACE", "/api/healthz"), 405, "method_not_allowed")
+    response = api.request("TRACE", "/api/healthz")
+    assert_error(response, 405, "method_not_allowed")
+    assert response.headers["Allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/auth//login"), ("GET", "/api//v1/me"), ("POST", "/auth/login/"), ("GET", "/api/v1//me")],
+)
+def test_odd_slashes_are_json_404_never_a_redirect_built_from_host(api, method, path):
+    response = api.request(method, path, json={}, headers={"Host": "attacker.example"}, allow_redirects=False)
+    assert_error(response, 404, "not_found")
+    assert "Location" not in response.headers
 
 
 def test_oversized_headers_and_request_lines_are_431_json(api):

@@ -10,6 +10,7 @@ import logging
 import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +127,29 @@ def error_response(error: ApiError) -> Response:
 
 # Werkzeug's HTTP errors that routing itself raises, mapped to our codes.
 _HTTP_CODES = {
+    401: ("invalid_token", "The token is invalid, expired or revoked."),
+    403: ("forbidden", "You may not do this."),
     404: ("not_found", "Not found."),
     405: ("method_not_allowed", "This method is not allowed on this route."),
     413: ("payload_too_large", "The body is too large."),
+    409: ("conflict", "The resource already exists."),
     415: ("unsupported_media_type", "The body must be application/json."),
+    422: ("validation_failed", "Some fields are invalid."),
+    429: ("too_many_requests", "Too many requests; retry later."),
+    500: ("internal_error", "An unexpected error occurred."),
+    503: ("unavailable", "A dependency is unavailable; retry shortly."),
 }
+
+
+def http_error_code(status: int) -> tuple[str, str]:
+    """The machine code and message of a status without a code of its own.
+
+    Derived from the status's standard name (``418`` → ``im_a_teapot``), so
+    the code in a body never disagrees with the status it is sent with.
+    """
+    name = HTTP_STATUS_CODES.get(status, "Internal Server Error" if status >= 500 else "Bad Request")
+    code = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+    return "_".join(filter(None, code.split("_"))), f"{name}."
 
 
 def register_error_handlers(app: Flask, unavailable_errors: tuple[type[Exception], ...]) -> None:
@@ -146,9 +165,10 @@ def register_error_handlers(app: Flask, unavailable_errors: tuple[type[Exception
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        code, message = _HTTP_CODES.get(error.code or 400, ("bad_request", "Bad request."))
+        status = error.code if error.code and 400 <= error.code < 600 else 500
+        code, message = _HTTP_CODES.get(status) or http_error_code(status)
         generic = ApiError(message)
-        generic.status, generic.code = error.code or 400, code
+        generic.status, generic.code = status, code
         response = error_response(generic)
         if error.code == 405 and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)

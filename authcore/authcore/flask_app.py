@@ -18,6 +18,9 @@ def base_app(import_name: str, log_level: str, unavailable_errors: tuple[type[Ex
     # No browser calls these APIs cross-origin (no CORS), so an automatic
     # OPTIONS answer would only be an undocumented 200: let it be a 405.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    # Werkzeug answers "//" in a path with a redirect built from the client's
+    # Host header (and an HTML body): an odd path is simply not a route here.
+    app.url_map.merge_slashes = False
     # Exactly one proxy (nginx) stands in front: trust its X-Forwarded-For hop only.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)
     init_request_id(app)

@@ -142,8 +142,17 @@ def _b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+# The latest instant a time claim may name: 9999-12-31T23:59:59Z. Anything
+# later (1e30, 10**400, Infinity, NaN: PyJWT's JSON reader accepts them all)
+# overflows dates and 64-bit integers further on, so it is an invalid token.
+MAX_EPOCH_SECONDS = 253402300799
+
+
+def _is_epoch_seconds(value: object) -> bool:
+    """A JSON number (not a boolean) that is a finite time between 1970 and 9999."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return 0 <= value <= MAX_EPOCH_SECONDS  # False for NaN, too
 
 
 def _typed_claims(payload: dict) -> AccessClaims:
@@ -151,8 +160,8 @@ def _typed_claims(payload: dict) -> AccessClaims:
     strings = ("sub", "sid", "jti", "username")
     if not all(isinstance(payload[name], str) and payload[name] for name in strings):
         raise InvalidToken("string claim of the wrong type")
-    if not all(_is_number(payload[name]) for name in ("iat", "nbf", "exp")):
-        raise InvalidToken("time claim of the wrong type")
+    if not all(_is_epoch_seconds(payload[name]) for name in ("iat", "nbf", "exp")):
+        raise InvalidToken("time claim of the wrong type or out of range")
     roles = payload["roles"]
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise InvalidToken("roles must be a list of strings")

@@ -37,6 +37,7 @@ from authcore.tokens import (
     REQUIRED_CLAIMS,
     AccessClaims,
     AccessTokenVerifier,
+    MAX_EPOCH_SECONDS,
     InvalidToken,
     issue_access_token,
 )
@@ -145,6 +146,8 @@ def assert_well_typed(claims: AccessClaims) -> None:
         assert isinstance(value, str) and value
     assert isinstance(claims.issued_at, float) and math.isfinite(claims.issued_at)
     assert isinstance(claims.expires_at, int)
+    for instant in (claims.issued_at, claims.expires_at):
+        assert 0 <= instant <= MAX_EPOCH_SECONDS
     assert all(isinstance(role, str) for role in claims.roles)
 
 
@@ -207,6 +210,24 @@ def test_signed_tokens_with_scrambled_fields_are_refused_or_well_typed(
         # Whatever got through is exactly what was signed.
         assert claims.user_id == payload["sub"] and claims.session_id == payload["sid"]
         assert list(claims.roles) == payload["roles"]
+
+
+# Numbers no clock reaches: huge integers and floats, infinities, NaN, negatives,
+# and the first second after 9999-12-31. PyJWT accepts an `exp` of 1e30 as
+# "not expired"; building the claims from it must still end in InvalidToken.
+out_of_range_times = st.one_of(
+    st.integers(min_value=MAX_EPOCH_SECONDS + 1, max_value=10**400),
+    st.floats(min_value=MAX_EPOCH_SECONDS + 1, allow_infinity=True, allow_nan=False),
+    st.just(math.nan),
+    st.sampled_from([1e30, 1e308, -1, -1e30, -(10**30)]),
+)
+
+
+@PROFILE
+@given(claim=st.sampled_from(["iat", "nbf", "exp"]), value=out_of_range_times)
+def test_signed_tokens_with_out_of_range_times_are_refused(claim, value):
+    payload = good_payload() | {claim: value}
+    assert verify_or_invalid(sign(b64(json_bytes(good_header())), b64(json_bytes(payload)))) is None
 
 
 def _edit_positions(token: str) -> list[int]:
