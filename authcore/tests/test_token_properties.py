@@ -34,10 +34,10 @@ from authcore.json_body import read_json_object
 from authcore.settings import SigningKey, TokenSettings
 from authcore.tokens import (
     ACCESS_TOKEN_TYPE,
+    MAX_EPOCH_SECONDS,
     REQUIRED_CLAIMS,
     AccessClaims,
     AccessTokenVerifier,
-    MAX_EPOCH_SECONDS,
     InvalidToken,
     issue_access_token,
 )
