@@ -88,6 +88,11 @@ format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+.PHONY: unit
+unit: venv ## the tests that need no running stack (starts nothing; a few seconds); `pytest` alone also skips the rest
+	env -u BASE_URL -u DATABASE_URL -u REDIS_URL -u AUTHSTACK_STACK_RUN \
+		$(VENV)/bin/pytest -q -p no:cacheprovider authcore/tests auth_service/tests api_service/tests
+
 .PHONY: test
 test: deps venv lint compose-lint ## lint (code, compose file, Dockerfiles), then unit and integration tests against a fresh throw-away stack
 	PATH="/usr/sbin:$$PATH" $(PY) -m runner.test_run $(PYTEST_ARGS)

@@ -11,7 +11,6 @@ settings: the Python ceilings and the flask-jwt-extended peer.
 import dataclasses
 import os
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -24,7 +23,14 @@ from authcore.settings import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from runner import __main__ as stack_commands
 from runner import supervisor
 from runner.nginx_config import write_nginx_config
-from runner.settings import ROOT, StackSettings, free_port, load_stack_settings, merged_environment
+from runner.settings import (
+    ROOT,
+    StackSettings,
+    free_port,
+    load_stack_settings,
+    merged_environment,
+    throwaway_stack_environment,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 # High enough that nginx never limits the measurements that aren't about limiting.
@@ -42,18 +48,13 @@ def configured_rate_limit() -> str:
 
 def bench_environment() -> dict[str, str]:
     """Release settings on fresh secrets, in the bench's own folder and port."""
-    return {
-        "STATE_DIR": os.environ.get("BENCH_STATE_DIR", str(ROOT / ".state" / "bench")),
-        "HTTP_PORT": str(free_port()),
-        "JWT_KEYS": f"bench1:{secrets.token_urlsafe(48)}",
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
-        "BCRYPT_ROUNDS": os.environ.get("BENCH_BCRYPT_ROUNDS", RELEASE_BCRYPT_ROUNDS),
-        "AUTH_RATE_LIMIT": UNLIMITED_RATE,
-        "LOGIN_MAX_FAILURES": "5",
-        "ACCESS_TOKEN_TTL": "900",
-        "REFRESH_TOKEN_TTL": "1209600",
-        "LOG_LEVEL": "WARNING",
-    }
+    return throwaway_stack_environment(
+        state_dir=os.environ.get("BENCH_STATE_DIR", str(ROOT / ".state" / "bench")),
+        key_id="bench1",
+        BCRYPT_ROUNDS=os.environ.get("BENCH_BCRYPT_ROUNDS", RELEASE_BCRYPT_ROUNDS),
+        AUTH_RATE_LIMIT=UNLIMITED_RATE,
+        LOG_LEVEL="WARNING",
+    )
 
 
 def start_stack() -> StackSettings:

@@ -61,6 +61,24 @@ def merged_environment(create_env_file: bool) -> dict[str, str]:
     return {**read_env_file(ENV_FILE), **{k: v for k, v in os.environ.items() if v}}
 
 
+def throwaway_stack_environment(state_dir: str, key_id: str, **overrides: str) -> dict[str, str]:
+    """Settings of a stack made to be thrown away (tests, bench): fresh secrets, its own folder and port.
+
+    ``JWT_KEYS`` is set because it wins over ``JWT_SECRET``: a developer's
+    ``.env`` can't leak in. ``overrides`` replace or add settings.
+    """
+    return {
+        "STATE_DIR": state_dir,
+        "HTTP_PORT": str(free_port()),
+        "JWT_KEYS": f"{key_id}:{secrets.token_urlsafe(48)}",
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+        "LOGIN_MAX_FAILURES": "5",
+        "ACCESS_TOKEN_TTL": "900",
+        "REFRESH_TOKEN_TTL": "1209600",
+        **overrides,
+    }
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:

@@ -13,26 +13,24 @@ import sys
 
 from runner import __main__ as stack_commands
 from runner import supervisor
-from runner.settings import ROOT, free_port, load_stack_settings
+from runner.settings import ROOT, load_stack_settings, throwaway_stack_environment
+from tests.stack_env import STACK_RUN_FLAG
 
 TEST_PATHS = ("authcore/tests", "auth_service/tests", "api_service/tests", "tests")
 
 
-def test_environment() -> dict[str, str]:
+def test_stack_environment() -> dict[str, str]:
     """Settings of the test stack: fresh secrets, fast bcrypt, its own folder and port."""
-    return {
-        "STATE_DIR": os.environ.get("TEST_STATE_DIR", str(ROOT / ".state" / "test")),
-        "HTTP_PORT": str(free_port()),
-        # JWT_KEYS wins over JWT_SECRET, so set it: a developer's .env can't leak in.
-        "JWT_KEYS": f"test1:{secrets.token_urlsafe(48)}",
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
-        "BCRYPT_ROUNDS": "4",
+    return throwaway_stack_environment(
+        state_dir=os.environ.get("TEST_STATE_DIR", str(ROOT / ".state" / "test")),
+        key_id="test1",
+        BCRYPT_ROUNDS="4",
         # High enough for the suite's own traffic; the rate-limit tests burst past it.
-        "AUTH_RATE_LIMIT": "200r/s",
-        "LOGIN_MAX_FAILURES": "5",
-        "ACCESS_TOKEN_TTL": "900",
-        "REFRESH_TOKEN_TTL": "1209600",
-    }
+        AUTH_RATE_LIMIT="200r/s",
+    )
+
+
+test_stack_environment.__test__ = False  # a settings builder, not a test
 
 
 def create_admin(stack) -> dict[str, str]:
@@ -46,7 +44,7 @@ def create_admin(stack) -> dict[str, str]:
 
 def main(pytest_args: list[str]) -> int:
     """Run the whole suite against a fresh stack; the exit code is pytest's."""
-    os.environ.update(test_environment())
+    os.environ.update(test_stack_environment())
     stack = load_stack_settings(new_ports=True)
     if supervisor.supervisord_pid(stack) is not None:
         print(f"a test stack is still running from {stack.state_dir}; stopping it")
@@ -61,6 +59,8 @@ def main(pytest_args: list[str]) -> int:
             **stack.env,
             **admin,
             "BASE_URL": stack.base_url,
+            # Tests that need the stack fail, never skip, when an address is missing.
+            STACK_RUN_FLAG: "1",
             # How the fault tests stop, stall and kill parts of this stack.
             "STACK_CONTROL": f"{supervisor.VENV_BIN / 'python'} -m runner",
         }

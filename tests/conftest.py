@@ -5,21 +5,17 @@ stack. Layered like flaskr's: ``base_url`` -> ``http`` -> ``new_user`` /
 ``logged_in``; each test makes its own users, so order never matters.
 """
 
-import os
-
 import pytest
 import requests
 
 from tests.helpers import Api
+from tests.stack_env import stack_setting
 
 
 @pytest.fixture(scope="session")
 def base_url() -> str:
     """The stack's one public address; the tests fail loudly without it."""
-    url = os.environ.get("BASE_URL")
-    if not url:
-        pytest.fail("BASE_URL is not set: run the suite with `make test`")
-    return url.rstrip("/")
+    return stack_setting("BASE_URL").rstrip("/")
 
 
 @pytest.fixture
@@ -44,10 +40,7 @@ def logged_in(api, new_user):
 @pytest.fixture(scope="session")
 def admin_credentials() -> dict:
     """The admin that `make test` creates with the admin command before the suite."""
-    username, password = os.environ.get("ADMIN_USERNAME"), os.environ.get("ADMIN_PASSWORD")
-    if not username or not password:
-        pytest.fail("ADMIN_USERNAME/ADMIN_PASSWORD are not set: run the suite with `make test`")
-    return {"username": username, "password": password}
+    return {"username": stack_setting("ADMIN_USERNAME"), "password": stack_setting("ADMIN_PASSWORD")}
 
 
 @pytest.fixture

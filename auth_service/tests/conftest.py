@@ -8,18 +8,12 @@ import pytest
 
 from auth_app.app import create_app
 from auth_app.settings import load_settings
-
-
-def _required(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        pytest.fail(f"{name} is not set: run the suite with `make test`")
-    return value
+from tests.stack_env import stack_setting
 
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    return _required("DATABASE_URL")
+    return stack_setting("DATABASE_URL")
 
 
 @pytest.fixture
@@ -31,7 +25,7 @@ def conn(database_url):
 
 
 @pytest.fixture
-def settings():
+def settings(database_url):
     env = {**os.environ, "JWT_SECRET": secrets.token_urlsafe(48), "JWT_KEYS": "", "BCRYPT_ROUNDS": "4"}
     return load_settings(env)
 

@@ -1,6 +1,5 @@
 """The revocation list against the stack's real Redis (REDIS_URL)."""
 
-import os
 import time
 import uuid
 
@@ -9,14 +8,12 @@ import pytest
 from authcore.redis_client import make_redis
 from authcore.revocation import RevocationList, session_key, user_cutoff_key
 from authcore.tokens import AccessClaims
+from tests.stack_env import stack_setting
 
 
 @pytest.fixture
 def redis_client():
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
-    client = make_redis(url)
+    client = make_redis(stack_setting("REDIS_URL"))
     yield client
     client.close()
 

@@ -321,7 +321,7 @@ run_faults() {
     (
         cd "$repo"
         export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
-            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD
+            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD AUTHSTACK_STACK_RUN=1
         BASE_URL=$(base_url)
         .venv/bin/python -m pytest tests/faults -p no:cacheprovider
     )
