@@ -27,6 +27,7 @@ from bench.stack import (
     stop_stack,
 )
 from runner import supervisor
+from runner.processes import descendants
 from runner.settings import ROOT
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
@@ -351,7 +352,7 @@ def main() -> int:
         root_pid = supervisor.supervisord_pid(stack)
 
         def stack_pids():
-            return procs.descendants(root_pid)
+            return descendants(root_pid)
 
         def auth_pids():
             return procs.pids_in_dir(stack_pids(), ROOT / "auth_service")

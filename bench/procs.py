@@ -3,32 +3,9 @@
 import os
 from pathlib import Path
 
+from runner.processes import stat_fields
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _stat_fields(pid: int) -> list[str]:
-    text = Path(f"/proc/{pid}/stat").read_text()
-    # The command name may hold spaces and parentheses: split after the last ')'.
-    return text[text.rindex(")") + 2 :].split()
-
-
-def descendants(root: int) -> list[int]:
-    """``root`` and every process below it."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            parent = int(_stat_fields(int(entry))[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(parent, []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
 
 
 def memory_kib(pids: list[int]) -> dict[str, int]:
@@ -51,7 +28,7 @@ def cpu_seconds(pids: list[int]) -> float:
     total = 0
     for pid in pids:
         try:
-            fields = _stat_fields(pid)
+            fields = stat_fields(pid)
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])

@@ -17,6 +17,7 @@ import time
 from bench import load, procs
 from bench.stack import start_stack, stop_stack
 from runner import supervisor
+from runner.processes import descendants, stat_fields
 from runner.settings import ROOT
 
 PASSWORD = "bench-password-0123"  # noqa: S105 (a throw-away user's password)
@@ -59,8 +60,8 @@ def main(seconds: int) -> int:
         token_file = stack.path("bench-tokens.txt")
         token_file.write_text("\n".join(tokens) + "\n")
         api_dir = ROOT / "api_service"
-        pids = procs.pids_in_dir(procs.descendants(supervisor.supervisord_pid(stack)), api_dir)
-        workers = [pid for pid in pids if int(procs._stat_fields(pid)[1]) in pids]
+        pids = procs.pids_in_dir(descendants(supervisor.supervisord_pid(stack)), api_dir)
+        workers = [pid for pid in pids if int(stat_fields(pid)[1]) in pids]
         load.wrk(stack.base_url, "/api/v1/me", 16, 2, token_file)
         outputs = [stack.path(f"py-spy-{pid}.folded") for pid in workers]
         spies = [

@@ -16,12 +16,12 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import requests
 
 from runner import supervisor
 from runner.datastores import StackError, wait_for_postgres, wait_for_redis
+from runner.processes import descendants
 from runner.settings import SERVICES, StackSettings, load_stack_settings
 
 HEALTH_ROUTES = ("/auth/healthz", "/api/healthz")
@@ -146,19 +146,6 @@ def program_pid(stack: StackSettings, name: str) -> int:
     return int(out) if out.isdigit() else 0
 
 
-def child_pids(pid: int) -> list[int]:
-    """The direct children of ``pid``, from /proc."""
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            children.append(int(stat.parent.name))
-    return children
-
-
 def cmd_signal(stack: StackSettings, signame: str, name: str) -> int:
     """Send a signal to a program and every process below it (a whole Postgres, say)."""
     pid = program_pid(stack, name)
@@ -166,12 +153,7 @@ def cmd_signal(stack: StackSettings, signame: str, name: str) -> int:
         print(f"{name} is not running", file=sys.stderr)
         return 1
     number = signal.Signals["SIG" + signame.upper().removeprefix("SIG")]
-    pending, tree = [pid], []
-    while pending:
-        current = pending.pop()
-        tree.append(current)
-        pending.extend(child_pids(current))
-    for target in tree:
+    for target in descendants(pid):
         with contextlib.suppress(ProcessLookupError):
             os.kill(target, number)
     return 0
@@ -179,7 +161,7 @@ def cmd_signal(stack: StackSettings, signame: str, name: str) -> int:
 
 def cmd_kill_worker(stack: StackSettings, name: str) -> int:
     """SIGKILL one gunicorn worker (a crash mid-request); the master starts another."""
-    workers = child_pids(program_pid(stack, name))
+    workers = descendants(program_pid(stack, name))[1:]
     if not workers:
         print(f"{name} has no worker running", file=sys.stderr)
         return 1

@@ -46,13 +46,9 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-compose() {
-    if command -v docker-compose >/dev/null; then
-        docker-compose -p "$PROJECT" --env-file "$workdir/compose.env" -f "$repo/docker-compose.yml" "$@"
-    else
-        docker compose -p "$PROJECT" --env-file "$workdir/compose.env" -f "$repo/docker-compose.yml" "$@"
-    fi
-}
+COMPOSE_PROJECT=$PROJECT COMPOSE_ENV_FILE=$workdir/compose.env COMPOSE_FILE_PATH=$repo/docker-compose.yml
+# shellcheck source=tests/compose/compose.sh
+. "$here/compose.sh"
 
 # Containers of the project: "name state health" per line.
 container_states() {

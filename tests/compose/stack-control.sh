@@ -16,13 +16,9 @@ repo=$(cd "$here/../.." && pwd)
 project=${COMPOSE_TEST_PROJECT:?COMPOSE_TEST_PROJECT is not set}
 env_file=${COMPOSE_TEST_ENV_FILE:?COMPOSE_TEST_ENV_FILE is not set}
 
-compose() {
-    if command -v docker-compose >/dev/null; then
-        docker-compose -p "$project" --env-file "$env_file" -f "$repo/docker-compose.yml" "$@"
-    else
-        docker compose -p "$project" --env-file "$env_file" -f "$repo/docker-compose.yml" "$@"
-    fi
-}
+COMPOSE_PROJECT=$project COMPOSE_ENV_FILE=$env_file COMPOSE_FILE_PATH=$repo/docker-compose.yml
+# shellcheck source=tests/compose/compose.sh
+. "$here/compose.sh"
 
 # Container ids of service $1 (every replica).
 containers() {

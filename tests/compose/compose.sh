@@ -1,0 +1,13 @@
+# shellcheck shell=bash
+# The one way the compose scripts call Compose: docker-compose (1.29, Debian's)
+# or `docker compose` (v2), always with the project, env file and compose file
+# of the run. Sourced by e2e.sh and stack-control.sh, which set
+# COMPOSE_PROJECT, COMPOSE_ENV_FILE and COMPOSE_FILE_PATH first.
+compose() {
+    local args=(-p "$COMPOSE_PROJECT" --env-file "$COMPOSE_ENV_FILE" -f "$COMPOSE_FILE_PATH")
+    if command -v docker-compose >/dev/null; then
+        docker-compose "${args[@]}" "$@"
+    else
+        docker compose "${args[@]}" "$@"
+    fi
+}
