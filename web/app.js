@@ -27,8 +27,10 @@ function describe(status, body) {
       ? "The server can't be reached; try again in a moment."
       : `The server answered ${status}; try again in a moment.`;
   }
-  const fields = Object.entries(body.fields || {}).map(([name, problem]) => `${name.replace("_", " ")} ${problem}`);
-  return fields.length ? `${body.message} (${fields.join("; ")})` : body.message;
+  // A validation error's message is general; which field is at fault is in ``fields``.
+  const fields = status === 422 ? Object.entries(body.fields || {}) : [];
+  const problems = fields.map(([name, problem]) => `${name.replace("_", " ")} ${problem}`);
+  return problems.length ? `${body.message} (${problems.join("; ")})` : body.message;
 }
 
 /** One HTTP call to the API; resolves to the JSON body (null for 204), rejects with ApiError. */
@@ -121,8 +123,10 @@ async function whoAmI() {
   const me = await authed("GET", "/api/v1/me");
   for (const cell of document.querySelectorAll("#whoami [data-field]")) {
     const value = me[cell.dataset.field];
-    cell.textContent = Array.isArray(value) ? value.join(", ") || "none" : String(value);
+    if (cell.dataset.field === "expires_at") cell.textContent = new Date(value * 1000).toLocaleString();
+    else cell.textContent = Array.isArray(value) ? value.join(", ") || "none" : String(value);
   }
+  $("#password-username").value = me.username;
   $("#admin").hidden = !me.roles.includes("admin");
 }
 
