@@ -116,7 +116,8 @@ function showSignedOut(message = "") {
 async function showSignedIn() {
   $("#signed-out").hidden = true;
   $("#signed-in").hidden = false;
-  await Promise.all([whoAmI(), listSessions()]);
+  // Each part shows its own failure, like its buttons do.
+  await Promise.all([act($("#whoami-button"), whoAmI), act($("#sessions-button"), listSessions)]);
 }
 
 async function whoAmI() {
@@ -265,9 +266,7 @@ async function start() {
     showSignedOut(error.status === 401 ? "" : error.message);
     return;
   }
-  await showSignedIn().catch((error) => {
-    if (!(error instanceof SessionEnded)) notify(error.message);
-  });
+  await showSignedIn();
 }
 
 start();
