@@ -4,12 +4,14 @@ The browser tests (tests/browser) show the page using it; these pin the
 contract of docs/API.md ("Browsers") request by request, in both stacks.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from tests.cookie_mode import COOKIE, explicit_cookies_only, origin_of, refresh_cookie, same_origin
-from tests.helpers import assert_error, bearer
+from tests.helpers import TIMEOUT, assert_error, bearer
 
 ACTING_ON_THE_COOKIE = ("/auth/refresh", "/auth/logout", "/auth/logout-all")
 
@@ -155,3 +157,26 @@ def test_logout_in_cookie_mode_still_needs_the_access_token(api, base_url, new_u
         ).status_code
         == 204
     )
+
+
+def test_concurrent_refreshes_with_one_cookie_rotate_it_at_most_once(api, base_url, new_user):
+    body, cookie = cookie_login(api, base_url, new_user)
+    headers = same_origin(base_url, cookie["value"])
+    url = base_url + "/auth/refresh"
+
+    def refresh(_):
+        return requests.post(url, headers=headers, timeout=TIMEOUT)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(refresh, range(8)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses.count(200) <= 1 and set(statuses) <= {200, 401, 429}, statuses
+    assert {200, 401} & set(statuses), statuses
+    # The losers presented a used token: the session ended, as in JSON mode.
+    for response in responses:
+        if response.status_code == 200:
+            rotated = refresh_cookie(response)["value"]
+            again = api.post("/auth/refresh", headers=same_origin(base_url, rotated))
+            assert_error(again, 401, "invalid_token")
+    if 401 in statuses:
+        assert api.me(body["access_token"]).status_code == 401

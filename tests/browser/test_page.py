@@ -116,3 +116,23 @@ def test_log_out_everywhere_ends_every_device(open_device, api):
     pages.who_am_i(second.page).get_by_role("button", name="Who am I").click()
     pages.expect_signed_out(second.page)
     expect(pages.notice(second.page)).to_have_text(pages.SESSION_ENDED)
+
+
+def test_two_tabs_reloading_at_once_keep_the_session(open_device, api):
+    """Both tabs refresh with the one cookie; taken in turn (a Web Lock), neither looks like theft."""
+    user = api.create_user()
+    device = open_device()
+    pages.log_in(device.page, user["username"], user["password"])
+    pages.expect_signed_in(device.page, user["username"])
+    tabs = [device.page, device.context.new_page()]
+    tabs[1].goto("/")
+    pages.expect_signed_in(tabs[1], user["username"])
+    for _ in range(3):
+        with tabs[0].expect_response("**/auth/refresh"), tabs[1].expect_response("**/auth/refresh"):
+            for tab in tabs:
+                tab.evaluate("setTimeout(() => location.reload(), 0)")
+        for tab in tabs:
+            pages.expect_signed_in(tab, user["username"])
+    pages.sessions_region(tabs[0]).get_by_role("button", name="Update list").click()
+    expect(pages.sessions(tabs[0])).to_have_count(1)
+    expect(pages.notice(tabs[0])).to_have_text("")
