@@ -12,6 +12,7 @@ from runner.datastores import StackError
 from runner.settings import ROOT, StackSettings
 
 TEMPLATE = ROOT / "nginx" / "templates" / "default.conf.template"
+WEB_ROOT = ROOT / "web"
 PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 
 MAIN_CONFIG = """\
@@ -51,6 +52,7 @@ def write_nginx_config(stack: StackSettings) -> Path:
         "API_UPSTREAM": f"127.0.0.1:{stack.ports['api_service']}",
         "NGINX_LISTEN": f"127.0.0.1:{stack.http_port}",
         "AUTH_RATE_LIMIT": stack.env["AUTH_RATE_LIMIT"],
+        "WEB_ROOT": str(WEB_ROOT),
     }
     conf_d = stack.path("nginx", "conf.d")
     conf_d.mkdir(parents=True, exist_ok=True)

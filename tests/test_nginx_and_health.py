@@ -12,7 +12,9 @@ def test_health_routes_answer_ok(api, path):
     assert response.json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("path", ["/", "/index.html", "/admin", "/auth", "/apix/v1/me", "/auth/nothing"])
+@pytest.mark.parametrize(
+    "path", ["/index.html", "/web/app.js", "/admin", "/auth", "/apix/v1/me", "/auth/nothing"]
+)
 def test_unknown_paths_are_404_json(api, path):
     assert_error(api.get(path), 404, "not_found")
 

@@ -22,6 +22,7 @@ from openapi_spec_validator import validate as validate_openapi
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from tests.cookie_mode import explicit_cookies_only, refresh_cookie, same_origin
 from tests.helpers import TIMEOUT, assert_error, bearer, random_user
 
 DOCUMENT_URI = "urn:auth-stack:openapi"
@@ -344,6 +345,34 @@ def test_logout_all(api, spec, logged_in):
     token = logged_in["access_token"]
     spec.check("post", "/auth/logout-all", api.post("/auth/logout-all", token=token), 204)
     assert spec.check("get", "/api/v1/me", api.me(token), 401)["error"] == "invalid_token"
+
+
+def test_cookie_mode_answers_as_documented(api, spec, base_url, new_user):
+    explicit_cookies_only(api)
+    credentials = {"username": new_user["username"], "password": new_user["password"]}
+    page = same_origin(base_url)
+    login = api.post("/auth/login", credentials, headers=page)
+    body = spec.check("post", "/auth/login", login, 200)
+    spec.validate(body, "/components/schemas/CookieModeTokens")
+    cookie = refresh_cookie(login)["value"]
+    refreshed = api.post("/auth/refresh", headers=same_origin(base_url, cookie))
+    token = spec.check("post", "/auth/refresh", refreshed, 200)["access_token"]
+    cookie = refresh_cookie(refreshed)["value"]
+    elsewhere = {**page, "Origin": "https://evil.example"}
+    for path, kwargs in (
+        ("/auth/login", {"json": credentials}),
+        ("/auth/refresh", {}),
+        ("/auth/logout", {"token": token}),
+        ("/auth/logout-all", {"token": token}),
+    ):
+        refused = api.post(path, headers=elsewhere, **kwargs)
+        assert spec.check("post", path, refused, 403)["error"] == "csrf_failed"
+    missing = api.post("/auth/refresh", headers=page)
+    assert spec.check("post", "/auth/refresh", missing, 401)["error"] == "invalid_token"
+    logout = api.post("/auth/logout", token=token, headers=same_origin(base_url, cookie))
+    spec.check("post", "/auth/logout", logout, 204)
+    dead = api.post("/auth/refresh", headers=same_origin(base_url, cookie))
+    assert spec.check("post", "/auth/refresh", dead, 401)["error"] == "invalid_token"
 
 
 @exercises("listSessions")

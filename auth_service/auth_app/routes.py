@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, g, request
 
-from auth_app import store
+from auth_app import browser_cookies, store
 from auth_app.accounts import Accounts
 from auth_app.sessions import ClientInfo, Sessions
 from auth_app.validation import ROLE, require_strings, validated_signup
@@ -31,7 +31,7 @@ def client_info() -> ClientInfo:
 
 
 def _no_content():
-    return "", 204
+    return current_app.response_class(status=204)
 
 
 @bp.post("/signup")
@@ -52,13 +52,17 @@ def signup():
 @bp.post("/login")
 def login():
     """Exchange a username (or email) and password for an access and a refresh token."""
+    cookie_mode = browser_cookies.cookie_mode(request)
     fields = require_strings(read_json_object(request), ("username", "password"))
-    return json_response(_accounts().login(fields["username"], fields["password"], client_info()))
+    tokens = _accounts().login(fields["username"], fields["password"], client_info())
+    return browser_cookies.token_response(tokens, request) if cookie_mode else json_response(tokens)
 
 
 @bp.post("/refresh")
 def refresh():
     """Rotate a refresh token into a new token pair."""
+    if browser_cookies.cookie_mode(request):
+        return browser_cookies.refresh_from_cookie(request, _sessions(), client_info())
     fields = require_strings(read_json_object(request), ("refresh_token",))
     return json_response(_sessions().refresh(fields["refresh_token"], client_info()))
 
@@ -67,16 +71,18 @@ def refresh():
 @require_token()
 def logout():
     """End the current session: its tokens are refused from the next request on."""
+    cookie_mode = browser_cookies.cookie_mode(request)
     _sessions().logout(g.claims)
-    return _no_content()
+    return browser_cookies.clear_cookie(_no_content(), request) if cookie_mode else _no_content()
 
 
 @bp.post("/logout-all")
 @require_token()
 def logout_all():
     """End every session of the caller."""
+    cookie_mode = browser_cookies.cookie_mode(request)
     _sessions().logout_all(g.claims)
-    return _no_content()
+    return browser_cookies.clear_cookie(_no_content(), request) if cookie_mode else _no_content()
 
 
 @bp.get("/sessions")

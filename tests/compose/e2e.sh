@@ -9,7 +9,8 @@
 #  5. run the integration suite (tests/) in the `tests` compose service
 #     (profile "test"), against nginx by service name;
 #     then tests/faults from the host, with tests/compose/stack-control.sh as
-#     STACK_CONTROL (they stop, freeze and kill containers);
+#     STACK_CONTROL (they stop, freeze and kill containers), and tests/browser
+#     (the host's chromium on the page the nginx image serves);
 #  6. stop redis: /api/v1/me must answer 503 (JSON, Retry-After), then 200
 #     again once redis is back; stop postgres: issued tokens keep working;
 #  7. scale api_service to 3: report whether the running nginx finds the new
@@ -310,21 +311,25 @@ run_suite() {
         compose --profile test run --rm tests
     )
 }
-# tests/faults need to stop, freeze and kill containers: run from the host,
-# through the published port, with the compose STACK_CONTROL.
-run_faults() {
+# tests/faults need to stop, freeze and kill containers, and tests/browser the
+# host's chromium: both run from the host, through the published port, with
+# the compose STACK_CONTROL.
+host_pytest() { # test paths
     [ -x "$repo/.venv/bin/python" ] || { log "no .venv: run \`make venv\` first"; return 1; }
     (
         cd "$repo"
         export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
-            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD AUTHSTACK_STACK_RUN=1
+            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1
         BASE_URL=$(base_url)
-        .venv/bin/python -m pytest tests/faults -p no:cacheprovider
+        .venv/bin/python -m pytest "$@" -p no:cacheprovider
     )
 }
+run_faults() { host_pytest tests/faults; }
+run_browser() { host_pytest tests/browser; }
 step "admin command" make_admin || true
 step "integration tests" run_suite || true
 step "fault tests (host)" run_faults || true
+step "browser tests (host)" run_browser || true
 step "redis/postgres outages" outages || true
 step "scale api_service=3" scale_check || true
 log "total so far: $(($(now) - start_all))s"

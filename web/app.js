@@ -1,0 +1,272 @@
+"use strict";
+// The authstack page. It talks to the stack's API on this origin in cookie
+// mode (docs/API.md, "Browsers"): the refresh token stays in an HttpOnly
+// cookie the page can't read; the access token lives only in this script's
+// memory, so a reload restores the session through one refresh.
+
+const COOKIE_MODE = { "X-Auth-Mode": "cookie" };
+const SESSION_ENDED = "Your session has ended; log in again.";
+
+const state = { accessToken: null, refreshing: null };
+
+/** A failed call: the API's JSON error (status 0 when the server can't be reached). */
+class ApiError extends Error {
+  constructor(status, body) {
+    super(describe(status, body));
+    this.status = status;
+    this.code = body && body.error;
+  }
+}
+
+/** The session can't be restored; the page has already switched to "signed out". */
+class SessionEnded extends Error {}
+
+function describe(status, body) {
+  if (!body || typeof body.message !== "string") {
+    return status === 0
+      ? "The server can't be reached; try again in a moment."
+      : `The server answered ${status}; try again in a moment.`;
+  }
+  // A validation error's message is general; which field is at fault is in ``fields``.
+  const fields = status === 422 ? Object.entries(body.fields || {}) : [];
+  const problems = fields.map(([name, problem]) => `${name.replace("_", " ")} ${problem}`);
+  return problems.length ? `${body.message} (${problems.join("; ")})` : body.message;
+}
+
+/** One HTTP call to the API; resolves to the JSON body (null for 204), rejects with ApiError. */
+async function call(method, path, { body, headers = {}, bearer = false } = {}) {
+  const sent = { ...headers };
+  if (body !== undefined) sent["Content-Type"] = "application/json";
+  if (bearer) sent.Authorization = `Bearer ${state.accessToken}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: sent,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      cache: "no-store",
+    });
+  } catch {
+    throw new ApiError(0, null);
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) throw new ApiError(response.status, data);
+  return data;
+}
+
+/**
+ * Trade the refresh cookie for a new access token.
+ *
+ * One refresh at a time, in this tab (a shared promise) and across tabs (a
+ * Web Lock): two refreshes with one refresh token look like a stolen token,
+ * which ends the session.
+ */
+function refresh() {
+  if (!state.refreshing) {
+    const run = () => call("POST", "/auth/refresh", { headers: COOKIE_MODE });
+    const locked = navigator.locks ? navigator.locks.request("authstack-refresh", run) : run();
+    state.refreshing = locked
+      .then((tokens) => {
+        state.accessToken = tokens.access_token;
+      })
+      .finally(() => {
+        state.refreshing = null;
+      });
+  }
+  return state.refreshing;
+}
+
+/** A call with the access token; a missing or refused one is refreshed once through the cookie. */
+async function authed(method, path, options = {}) {
+  if (state.accessToken) {
+    try {
+      return await call(method, path, { ...options, bearer: true });
+    } catch (error) {
+      if (error.status !== 401) throw error;
+    }
+  }
+  try {
+    await refresh();
+  } catch (error) {
+    if (error.status === 401) {
+      showSignedOut(SESSION_ENDED);
+      throw new SessionEnded();
+    }
+    throw error;
+  }
+  return call(method, path, { ...options, bearer: true });
+}
+
+// --- what the page shows --------------------------------------------------------------------
+
+const $ = (selector) => document.querySelector(selector);
+
+function notify(text) {
+  $("#notice").textContent = text;
+}
+
+function showSignedOut(message = "") {
+  state.accessToken = null;
+  $("#signed-in").hidden = true;
+  $("#signed-out").hidden = false;
+  notify(message);
+}
+
+async function showSignedIn() {
+  $("#signed-out").hidden = true;
+  $("#signed-in").hidden = false;
+  // Each part shows its own failure, like its buttons do.
+  await Promise.all([act($("#whoami-button"), whoAmI), act($("#sessions-button"), listSessions)]);
+}
+
+async function whoAmI() {
+  const me = await authed("GET", "/api/v1/me");
+  for (const cell of document.querySelectorAll("#whoami [data-field]")) {
+    const value = me[cell.dataset.field];
+    if (cell.dataset.field === "expires_at") cell.textContent = new Date(value * 1000).toLocaleString();
+    else cell.textContent = Array.isArray(value) ? value.join(", ") || "none" : String(value);
+  }
+  $("#password-username").value = me.username;
+  $("#admin").hidden = !me.roles.includes("admin");
+}
+
+function when(iso) {
+  return new Date(iso).toLocaleString();
+}
+
+async function listSessions() {
+  const { sessions } = await authed("GET", "/auth/sessions");
+  const items = sessions.map((session) => {
+    const item = document.createElement("li");
+    const about = document.createElement("span");
+    about.className = "about";
+    about.textContent = `${session.user_agent || "unknown client"} · ${session.ip} · since ${when(session.created_at)} · last used ${when(session.last_used_at)}`;
+    about.title = session.user_agent;
+    if (session.current) {
+      const mark = document.createElement("strong");
+      mark.textContent = "This device";
+      item.append(mark, " ");
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Log out";
+    button.addEventListener("click", () =>
+      act(button, session.current ? logOut : () => endSession(session.id)),
+    );
+    item.append(about, " ", button);
+    return item;
+  });
+  $("#sessions").replaceChildren(...items);
+}
+
+// --- actions ------------------------------------------------------------------------------------
+
+async function logIn(values) {
+  const tokens = await call("POST", "/auth/login", {
+    headers: COOKIE_MODE,
+    body: { username: values.username, password: values.password },
+  });
+  state.accessToken = tokens.access_token;
+  notify("");
+  await showSignedIn();
+}
+
+async function signUp(values) {
+  const user = await call("POST", "/auth/signup", { body: values });
+  $("#login-username").value = user.username;
+  notify(`Account ${user.username} created; you can log in now.`);
+}
+
+async function logOut() {
+  await authed("POST", "/auth/logout", { headers: COOKIE_MODE });
+  showSignedOut("You are logged out.");
+}
+
+async function logOutEverywhere() {
+  await authed("POST", "/auth/logout-all", { headers: COOKIE_MODE });
+  showSignedOut("You are logged out on every device.");
+}
+
+async function endSession(id) {
+  await authed("DELETE", `/auth/sessions/${encodeURIComponent(id)}`);
+  notify("That device is logged out.");
+  await listSessions();
+}
+
+async function changePassword(values) {
+  await authed("POST", "/auth/password", { body: values });
+  notify("Password changed; your other sessions have ended.");
+  await listSessions();
+}
+
+async function administer(values, action) {
+  const user = encodeURIComponent(values.username);
+  const role = encodeURIComponent(values.role);
+  if (action === "disable") {
+    await authed("POST", `/auth/users/${user}/disable`);
+    notify(`${values.username} is disabled; their sessions have ended.`);
+  } else {
+    await authed(action === "grant" ? "PUT" : "DELETE", `/auth/users/${user}/roles/${role}`);
+    notify(`${values.username}: role ${values.role} ${action === "grant" ? "granted" : "removed"}.`);
+  }
+}
+
+// --- wiring: every action shows its error beside it and leaves the page usable ------------------
+
+/** Run ``work`` for a control; its failure is shown in the nearest alert, as text. */
+async function act(control, work) {
+  const container = control.closest("form, section");
+  const alert = container.querySelector("[role=alert]");
+  alert.textContent = "";
+  control.disabled = true;
+  try {
+    await work();
+  } catch (error) {
+    if (!(error instanceof SessionEnded)) alert.textContent = error.message;
+  } finally {
+    control.disabled = false;
+  }
+}
+
+function onSubmit(form, work) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const values = Object.fromEntries(new FormData(form));
+    const action = event.submitter && event.submitter.value;
+    act(event.submitter || form, async () => {
+      try {
+        await work(values, action);
+      } finally {
+        // Nothing typed is lost, except passwords: those never stay on screen.
+        for (const input of form.querySelectorAll("input[type=password]")) input.value = "";
+      }
+    });
+  });
+}
+
+function onClick(selector, work) {
+  const button = $(selector);
+  button.addEventListener("click", () => act(button, work));
+}
+
+async function start() {
+  onSubmit($("#login-form"), logIn);
+  onSubmit($("#signup-form"), signUp);
+  onSubmit($("#password-form"), changePassword);
+  onSubmit($("#admin-form"), administer);
+  onClick("#whoami-button", whoAmI);
+  onClick("#sessions-button", listSessions);
+  onClick("#logout-button", logOut);
+  onClick("#logout-all-button", logOutEverywhere);
+  try {
+    await refresh();
+  } catch (error) {
+    // 401: no cookie, or its session ended: simply signed out.
+    showSignedOut(error.status === 401 ? "" : error.message);
+    return;
+  }
+  await showSignedIn();
+}
+
+start();
