@@ -25,7 +25,7 @@ two checks above are what stops it.
 from flask import Request, Response
 
 from auth_app.sessions import ClientInfo, Sessions
-from authcore.errors import ApiError, InvalidTokenError, error_response, json_response
+from authcore.errors import ApiError, InvalidTokenError, ValidationFailed, error_response, json_response
 
 MODE_HEADER = "X-Auth-Mode"
 COOKIE_NAME = "authstack_refresh"
@@ -42,8 +42,12 @@ class CsrfFailed(ApiError):
 
 def cookie_mode(request: Request) -> bool:
     """Whether the request asks for cookie mode; raise ``CsrfFailed`` if it does from elsewhere."""
-    if request.headers.get(MODE_HEADER, "").strip().lower() != "cookie":
+    mode = request.headers.get(MODE_HEADER)
+    if mode is None:
         return False
+    if mode.strip().lower() != "cookie":
+        # A client that asks for a mode we don't have must not get another silently.
+        raise ValidationFailed(fields={MODE_HEADER: "must be cookie, or left out"})
     _require_same_origin(request)
     return True
 

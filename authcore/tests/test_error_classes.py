@@ -11,7 +11,7 @@ from authcore.errors import ApiError, register_error_handlers
 EXPECTED_CODES = {
     400: {"bad_request"},
     401: {"invalid_credentials", "missing_token", "invalid_token"},
-    403: {"forbidden"},
+    403: {"forbidden", "csrf_failed"},
     404: {"not_found"},
     405: {"method_not_allowed"},
     409: {"username_taken", "email_taken", "conflict"},
