@@ -32,6 +32,8 @@ def test_environment() -> dict[str, str]:
         "LOGIN_MAX_FAILURES": "5",
         "ACCESS_TOKEN_TTL": "900",
         "REFRESH_TOKEN_TTL": "1209600",
+        # Gateway mode with a role prefix, so tests/test_gateway.py sees a 403 too.
+        "APP_ROLE": "app-user",
     }
 
 

@@ -72,6 +72,8 @@ OPERATIONS = {
     "GET /auth/healthz": False,
     "GET /api/v1/me": False,
     "GET /api/v1/admin": False,
+    "GET /api/v1/example/hello": False,
+    "GET /api/v1/example/reports/{year}": True,
     "GET /api/healthz": False,
     "GET /openapi.json": False,
 }
@@ -86,6 +88,7 @@ ADMIN_OPERATIONS = {
     "DELETE /auth/users/{username}/roles/{role}",
     "POST /auth/users/{username}/disable",
     "GET /api/v1/admin",
+    "GET /api/v1/example/reports/{year}",
 }
 # Each call ends the caller's session (or all of them): a fresh login per call.
 SESSION_ENDING_OPERATIONS = {"POST /auth/logout", "POST /auth/logout-all"}
