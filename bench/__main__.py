@@ -48,6 +48,8 @@ STORM_SECONDS = 8.0
 TARGETS = {
     "p99_me_c64_ms": 50.0,
     "me_over_peer": 1.5,
+    "protected_over_peer": 1.5,
+    "gateway_over_peer": 1.5,
     "me_over_python_ceiling": 0.7,
     "login_over_bcrypt": 0.9,
     "me_storm_over_me": 0.6,
@@ -118,6 +120,8 @@ def measure_throughput(stack, apps, token_file: Path, stack_pids) -> tuple[dict,
         "python_ceiling": (apps.base_url, "/bench/wsgi", None),
         "flask_ceiling": (apps.base_url, "/bench/flask", None),
         "me": (stack.base_url, "/api/v1/me", token_file),
+        "protected": (stack.base_url, "/api/v1/example/hello", token_file),
+        "gateway": (stack.base_url, "/app/whoami", token_file),
         "peer": (apps.base_url, "/peer/api/v1/me", token_file),
     }
     log("warm-up")
@@ -255,6 +259,8 @@ def report(results: dict) -> str:
         "python_ceiling": "Python ceiling (do-nothing WSGI)",
         "flask_ceiling": "Flask ceiling (trivial JSON route)",
         "me": "GET /api/v1/me (verify + 1 Redis MGET)",
+        "protected": "GET /api/v1/example/hello (your route)",
+        "gateway": "GET /app/whoami (gateway, no-op upstream)",
         "peer": "peer: flask-jwt-extended + Redis blocklist",
     }
     for key, label in names.items():
@@ -314,6 +320,10 @@ def targets(results: dict) -> dict:
 
     values = {
         "me_over_peer": paired(http["me"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]),
+        "protected_over_peer": paired(
+            http["protected"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]
+        ),
+        "gateway_over_peer": paired(http["gateway"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]),
         "me_over_python_ceiling": paired(
             http["me"]["c64"]["rounds_rps"], http["python_ceiling"]["c64"]["rounds_rps"]
         ),

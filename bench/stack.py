@@ -54,6 +54,11 @@ def bench_environment() -> dict[str, str]:
         BCRYPT_ROUNDS=os.environ.get("BENCH_BCRYPT_ROUNDS", RELEASE_BCRYPT_ROUNDS),
         AUTH_RATE_LIMIT=UNLIMITED_RATE,
         LOG_LEVEL="WARNING",
+        # Gateway mode in front of a do-nothing upstream (a bench-only nginx
+        # server on this port, see bench_server_config), so the gateway row
+        # measures what authenticating costs, not whoami.
+        APP_UPSTREAM=f"127.0.0.1:{free_port()}",
+        APP_PREFIX="/app/",
     )
 
 
@@ -136,7 +141,12 @@ def bench_server_config(stack: StackSettings, port: int, upstreams: dict[str, in
         "    keepalive 32;\n    keepalive_timeout 60s;\n}\n"
         for name, upstream_port in upstreams.items()
     ]
-    return "# Bench-only server (bench/stack.py).\n" + "\n".join(blocks) + "\n" + server
+    # The gateway row's upstream: answers at once, whatever it is asked.
+    do_nothing = (
+        f"server {{\n    listen {stack.env['APP_UPSTREAM']};\n    access_log off;\n"
+        "    location / { return 200 '{}'; }\n}\n"
+    )
+    return "# Bench-only server (bench/stack.py).\n" + "\n".join(blocks) + "\n" + server + "\n" + do_nothing
 
 
 def _gunicorn(stack: StackSettings, app: str, port: int, extra_env: dict[str, str]) -> subprocess.Popen:

@@ -5,7 +5,7 @@ up               start everything in the background; return once all is healthy
 down             stop everything and wait until no process is left
 ps               the state of each process
 logs [service]   the last lines of the logs
-stop|start S     stop or start one of: postgres redis auth_service api_service nginx
+stop|start S     stop or start one of: postgres redis auth_service api_service whoami nginx
 migrate          apply pending migrations to the running stack's database
 """
 

@@ -14,6 +14,10 @@ from runner.settings import ROOT, StackSettings
 TEMPLATE = ROOT / "nginx" / "templates" / "default.conf.template"
 WEB_ROOT = ROOT / "web"
 PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
+# Gateway-mode settings land inside nginx directives: only plain values pass.
+APP_PREFIX_SHAPE = re.compile(r"/(?:[A-Za-z0-9._-]+/)+")
+APP_ROLE_SHAPE = re.compile(r"[A-Za-z0-9._:-]*")
+RESERVED_PREFIXES = ("/auth/", "/api/", "/_error/", "/_gateway/")
 
 MAIN_CONFIG = """\
 # Rendered by runner/nginx_config.py for the local stack; do not edit.
@@ -45,6 +49,18 @@ def render_template(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(substitute, text)
 
 
+def gateway_values(env: dict[str, str]) -> dict[str, str]:
+    """APP_UPSTREAM, APP_PREFIX and APP_ROLE, checked; raise ``StackError`` on a bad one."""
+    prefix, role = env["APP_PREFIX"], env["APP_ROLE"]
+    if not APP_PREFIX_SHAPE.fullmatch(prefix) or prefix.startswith(RESERVED_PREFIXES):
+        raise StackError(f"APP_PREFIX must look like /app/ and not be one of the stack's own: {prefix!r}")
+    if not APP_ROLE_SHAPE.fullmatch(role):
+        raise StackError(f"APP_ROLE must be a role name or empty: {role!r}")
+    if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]+:[0-9]+", env["APP_UPSTREAM"]):
+        raise StackError(f"APP_UPSTREAM must be host:port: {env['APP_UPSTREAM']!r}")
+    return {"APP_UPSTREAM": env["APP_UPSTREAM"], "APP_PREFIX": prefix, "APP_ROLE": role}
+
+
 def write_nginx_config(stack: StackSettings) -> Path:
     """Write the rendered configs into the state folder; return the main config path."""
     values = {
@@ -53,6 +69,7 @@ def write_nginx_config(stack: StackSettings) -> Path:
         "NGINX_LISTEN": f"127.0.0.1:{stack.http_port}",
         "AUTH_RATE_LIMIT": stack.env["AUTH_RATE_LIMIT"],
         "WEB_ROOT": str(WEB_ROOT),
+        **gateway_values(stack.env),
     }
     conf_d = stack.path("nginx", "conf.d")
     conf_d.mkdir(parents=True, exist_ok=True)

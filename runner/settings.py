@@ -16,7 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 DEFAULT_STATE_DIR = ROOT / ".state" / "local"
-SERVICES = ("postgres", "redis", "auth_service", "api_service", "nginx")
+SERVICES = ("postgres", "redis", "auth_service", "api_service", "whoami", "nginx")
+# Programs listening on an internal port of their own.
+PORT_NAMES = ("postgres", "redis", "auth_service", "api_service", "whoami")
 DB_NAME = DB_USER = "authstack"
 
 
@@ -111,12 +113,11 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
     state_dir = Path(env.get("STATE_DIR") or DEFAULT_STATE_DIR).resolve()
     http_port = int(env.get("HTTP_PORT") or 8080)
     ports_file = state_dir / "ports.json"
-    if new_ports or not ports_file.exists():
-        ports = {name: free_port() for name in ("postgres", "redis", "auth_service", "api_service")}
+    ports = json.loads(ports_file.read_text()) if ports_file.exists() and not new_ports else {}
+    if set(ports) != set(PORT_NAMES):
+        ports = {name: free_port() for name in PORT_NAMES}
         state_dir.mkdir(parents=True, exist_ok=True)
         ports_file.write_text(json.dumps(ports))
-    else:
-        ports = json.loads(ports_file.read_text())
     password = env.get("POSTGRES_PASSWORD", "")
     # DATABASE_URL and REDIS_URL are always this stack's own: "set by each runner".
     env.update(
@@ -126,5 +127,9 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
         f"@127.0.0.1:{ports['postgres']}/{DB_NAME}",
         REDIS_URL=f"redis://127.0.0.1:{ports['redis']}/0",
         AUTH_RATE_LIMIT=env.get("AUTH_RATE_LIMIT") or "5r/s",
+        # Gateway mode: the shipped whoami service unless APP_UPSTREAM names another.
+        APP_UPSTREAM=env.get("APP_UPSTREAM") or f"127.0.0.1:{ports['whoami']}",
+        APP_PREFIX=env.get("APP_PREFIX") or "/app/",
+        APP_ROLE=env.get("APP_ROLE", ""),
     )
     return StackSettings(state_dir=state_dir, http_port=http_port, ports=ports, env=env)

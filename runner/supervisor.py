@@ -17,7 +17,7 @@ from runner.settings import ROOT, StackSettings
 
 VENV_BIN = Path(sys.executable).parent
 # Started by the runner once migrations ran, in this order.
-SERVICES_AFTER_MIGRATION = ("auth_service", "api_service", "nginx")
+SERVICES_AFTER_MIGRATION = ("auth_service", "api_service", "whoami", "nginx")
 
 
 def _program(name: str, command: list[str], stack: StackSettings, **extra: str) -> str:
@@ -84,6 +84,17 @@ def write_config(stack: StackSettings) -> Path:
                 stopsignal="TERM",
             )
         )
+    # Gateway mode's demonstration upstream (standard library only).
+    sections.append(
+        _program(
+            "whoami",
+            [str(VENV_BIN / "python"), str(ROOT / "whoami" / "whoami.py")],
+            stack,
+            environment=f'BIND="127.0.0.1:{stack.ports["whoami"]}"',
+            autostart="false",
+            stopsignal="TERM",
+        )
+    )
     sections.append(
         _program(
             "nginx",

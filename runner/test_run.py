@@ -27,6 +27,8 @@ def test_stack_environment() -> dict[str, str]:
         BCRYPT_ROUNDS="4",
         # High enough for the suite's own traffic; the rate-limit tests burst past it.
         AUTH_RATE_LIMIT="200r/s",
+        # Gateway mode with a role prefix, so tests/test_gateway.py sees a 403 too.
+        APP_ROLE="app-user",
     )
 
 

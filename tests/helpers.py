@@ -1,5 +1,6 @@
 """Small helpers for talking to the stack the way any HTTP client would."""
 
+import os
 import secrets
 import time
 
@@ -77,6 +78,25 @@ class Api:
     def me(self, token: str) -> requests.Response:
         """GET /api/v1/me with ``token``."""
         return self.get("/api/v1/me", token=token)
+
+
+GATEWAY_PATH = "/app/whoami"
+
+
+def gateway_role() -> str:
+    """The APP_ROLE the stack's gateway prefix requires ('' for none); the test drivers set it."""
+    return os.environ.get("APP_ROLE", "")
+
+
+def gateway_login(api: Api, admin_token: str) -> dict:
+    """A fresh user the gateway lets through (granted APP_ROLE if one is set), logged in."""
+    user = api.create_user()
+    if gateway_role():
+        response = api.request(
+            "PUT", f"/auth/users/{user['username']}/roles/{gateway_role()}", headers=bearer(admin_token)
+        )
+        assert response.status_code == 204, response.text
+    return {**user, **api.login(user["username"], user["password"])}
 
 
 NGINX_RATE_LIMIT_MESSAGE = "Too many requests; retry later."

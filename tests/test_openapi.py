@@ -166,7 +166,12 @@ class Spec:
 
 def concrete(template: str, **values: str) -> str:
     """A real URL path for a path template; unnamed parameters get harmless sample values."""
-    samples = {"id": str(uuid.uuid4()), "username": "nobody-" + secrets.token_hex(4), "role": "tester"}
+    samples = {
+        "id": str(uuid.uuid4()),
+        "username": "nobody-" + secrets.token_hex(4),
+        "role": "tester",
+        "year": "2026",
+    }
     samples.update(values)
     for name, value in samples.items():
         template = template.replace("{" + name + "}", value)
@@ -467,6 +472,26 @@ def test_admin_example(api, spec, admin, logged_in):
     spec.check("get", "/api/v1/admin", api.get("/api/v1/admin", token=admin["access_token"]), 200)
     normal = api.get("/api/v1/admin", token=logged_in["access_token"])
     assert spec.check("get", "/api/v1/admin", normal, 403)["error"] == "forbidden"
+
+
+@exercises("exampleHello")
+def test_example_hello(api, spec, logged_in):
+    body = spec.check(
+        "get", "/api/v1/example/hello", api.get("/api/v1/example/hello", token=logged_in["access_token"]), 200
+    )
+    assert body["user_id"] == logged_in["id"]
+
+
+@exercises("exampleReports")
+def test_example_reports(api, spec, admin, logged_in):
+    path = "/api/v1/example/reports/{year}"
+    allowed = api.get("/api/v1/example/reports/2026", token=admin["access_token"])
+    assert spec.check("get", path, allowed, 200)["year"] == 2026
+    refused = api.get("/api/v1/example/reports/2026", token=logged_in["access_token"])
+    assert spec.check("get", path, refused, 403)["error"] == "forbidden"
+    for year in ("0", "10000", "abc"):
+        missing = api.get(f"/api/v1/example/reports/{year}", token=admin["access_token"])
+        assert spec.check("get", path, missing, 404)["error"] == "not_found"
 
 
 # --- the common answers, for every operation the document lists ----------------------------------

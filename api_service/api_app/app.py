@@ -3,13 +3,16 @@
 import redis
 from flask import Flask
 
-from api_app.fast_path import MeFastPath
+from api_app.dispatch import ThinDispatch, thin_routes
+from api_app.gateway import GatewayVerify
 from api_app.routes import bp as routes_bp
 from api_app.settings import Settings, load_settings
+from api_app.your_routes import bp as your_routes_bp
 from authcore.bearer import Authenticator
 from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
 from authcore.revocation import RevocationList
+from authcore.token_cache import VerifiedTokenCache
 from authcore.tokens import AccessTokenVerifier
 
 
@@ -19,11 +22,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = base_app(__name__, settings.log_level, unavailable_errors=(redis.RedisError,))
     redis_client = make_redis(settings.redis_url)
     authenticator = Authenticator(
-        AccessTokenVerifier(settings.tokens),
+        VerifiedTokenCache(AccessTokenVerifier(settings.tokens), settings.tokens.leeway),
         RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway),
     )
     app.extensions["authenticator"] = authenticator
     app.register_blueprint(routes_bp)
-    # The hot path: a good token on GET /api/v1/me is answered before Flask.
-    app.wsgi_app = MeFastPath(app.wsgi_app, authenticator)
+    app.register_blueprint(your_routes_bp)
+    # The hot paths, answered before Flask: protected GET routes declared
+    # thin, and the gateway's verify endpoint (nginx's auth_request).
+    app.wsgi_app = ThinDispatch(app.wsgi_app, thin_routes(app), authenticator)
+    app.wsgi_app = GatewayVerify(app.wsgi_app, authenticator)
     return app

@@ -1,13 +1,20 @@
-"""Reading ``Authorization: Bearer <token>`` (RFC 6750) and authenticating it."""
+"""Reading ``Authorization: Bearer <token>`` (RFC 6750) and authenticating it.
 
+``Authenticator.authenticate_header`` is the one authentication path of the
+stack: the Flask decorator ``require_token``, api_service's thin dispatcher
+and the gateway's verify endpoint all call it, so a check added there holds
+everywhere.
+"""
+
+import inspect
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Request, current_app, g, request
+from flask import Request, Response, current_app, g, request
 
-from authcore.errors import Forbidden, InvalidTokenError, MissingToken
+from authcore.errors import Forbidden, InvalidTokenError, MissingToken, json_response
 from authcore.revocation import RevocationList
-from authcore.tokens import AccessClaims, AccessTokenVerifier, InvalidToken
+from authcore.tokens import AccessClaims, InvalidToken
 
 
 def bearer_token(request: Request) -> str:
@@ -36,38 +43,103 @@ def token_from_header(header: str | None) -> str:
 
 @dataclass(frozen=True)
 class Authenticator:
-    """Verifies a request's access token, then checks the revocation list."""
+    """Verifies a request's access token, then checks the revocation list.
 
-    verifier: AccessTokenVerifier
+    ``verifier`` is anything with ``verify(token) -> AccessClaims`` raising
+    ``InvalidToken`` (an ``AccessTokenVerifier``, or the ``VerifiedTokenCache`` in front of one).
+    """
+
+    verifier: object
     revocations: RevocationList
 
-    def authenticate(self, request: Request) -> AccessClaims:
-        """Return the caller's verified, unrevoked claims, or raise a 401/503 error."""
+    def authenticate_header(self, header: str | None) -> AccessClaims:
+        """The verified, unrevoked claims of an ``Authorization`` header value, or a 401 error.
+
+        A ``redis.RedisError`` propagates (every caller answers it 503): the
+        stack fails closed when the revocation list can't be read.
+        """
         try:
-            claims = self.verifier.verify(bearer_token(request))
+            claims = self.verifier.verify(token_from_header(header))
         except InvalidToken:
             raise InvalidTokenError() from None
-        # A RedisError propagates and becomes 503: we fail closed.
         if self.revocations.is_revoked(claims):
             raise InvalidTokenError()
         return claims
 
+    def authenticate(self, request: Request) -> AccessClaims:
+        """``authenticate_header`` for a Flask request."""
+        return self.authenticate_header(request.headers.get("Authorization"))
 
-def require_token(role: str | None = None):
-    """Route decorator: a valid, unrevoked access token (carrying ``role`` if given).
 
-    The claims are left in ``g.claims``. The app keeps its ``Authenticator``
-    in ``app.extensions["authenticator"]``.
+@dataclass(frozen=True)
+class RolePolicy:
+    """Which roles a route needs: all of ``all_of`` and, if given, at least one of ``any_of``."""
+
+    all_of: frozenset[str] = frozenset()
+    any_of: frozenset[str] = frozenset()
+
+    def check(self, claims: AccessClaims) -> None:
+        """Raise ``Forbidden`` unless the claims carry the roles this policy needs."""
+        roles = claims.roles
+        if not all(role in roles for role in self.all_of):
+            raise Forbidden()
+        if self.any_of and not any(role in roles for role in self.any_of):
+            raise Forbidden()
+
+
+def role_policy(role: str | None = None, any_of=(), all_of=()) -> RolePolicy:
+    """The ``RolePolicy`` of ``require_token``'s arguments (``role`` is one more ``all_of``)."""
+    for name, value in (("any_of", any_of), ("all_of", all_of)):
+        if isinstance(value, str):
+            raise TypeError(f"{name} takes a tuple of role names, not one string")
+    required = frozenset(all_of) | ({role} if role else set())
+    return RolePolicy(all_of=required, any_of=frozenset(any_of))
+
+
+def view_response(result) -> Response:
+    """A protected view's return value as a response: a dict (200) or ``(dict, status)`` becomes JSON."""
+    if isinstance(result, dict):
+        return json_response(result)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict):
+        return json_response(result[0], result[1])
+    return result
+
+
+def require_token(role: str | None = None, *, any_of=(), all_of=(), thin: bool = False):
+    """Route decorator: a valid, unrevoked access token, carrying the roles asked for.
+
+    ``role="admin"``          the token must carry ``admin``
+    ``all_of=("a", "b")``     it must carry every one of them
+    ``any_of=("a", "b")``     it must carry at least one of them
+
+    The verified ``AccessClaims`` are in ``g.claims``, and are passed as
+    the keyword argument ``claims`` to a view that has a parameter of that
+    name. The view may return a dict, a ``(dict, status)`` pair or any Flask
+    response. With ``thin=True`` the view promises to take only ``claims``,
+    to use nothing else (no ``flask.request``, ``g`` or ``current_app``)
+    and to return a dict or a pair: api_service then answers a ``GET`` of
+    its fixed path without Flask's per-request machinery
+    (``api_app.dispatch``). The app keeps its ``Authenticator`` in
+    ``app.extensions["authenticator"]``.
     """
+    policy = role_policy(role, any_of, all_of)
 
     def decorator(view):
+        parameters = inspect.signature(view).parameters
+        wants_claims = "claims" in parameters
+        if thin and list(parameters) != ["claims"]:
+            raise TypeError(f"a thin view takes only its claims: {view.__qualname__}")
+
         @wraps(view)
         def wrapper(*args, **kwargs):
-            g.claims = current_app.extensions["authenticator"].authenticate(request)
-            if role is not None and role not in g.claims.roles:
-                raise Forbidden()
-            return view(*args, **kwargs)
+            g.claims = claims = current_app.extensions["authenticator"].authenticate(request)
+            policy.check(claims)
+            if wants_claims:
+                kwargs["claims"] = claims
+            return view_response(view(*args, **kwargs))
 
+        wrapper.role_policy = policy
+        wrapper.thin_view = view if thin else None
         return wrapper
 
     return decorator

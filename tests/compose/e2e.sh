@@ -272,6 +272,8 @@ if ! docker_answers; then
 fi
 timed "stand-in base images" "$here/standins/build.sh"
 
+# Gateway mode with a role prefix, as the local test run has it (tests/test_gateway.py).
+GATEWAY_ROLE=app-user
 HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 umask 077
 cat >"$workdir/compose.env" <<EOF
@@ -282,6 +284,7 @@ BCRYPT_ROUNDS=4
 AUTH_RATE_LIMIT=200r/s
 LOGIN_MAX_FAILURES=5
 IMAGE_TAG=e2e
+APP_ROLE=$GATEWAY_ROLE
 EOF
 umask 022
 # Locally added CA certificates (Debian's place for them) reach pip in the
@@ -319,7 +322,7 @@ host_pytest() { # test paths
     (
         cd "$repo"
         export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
-            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1
+            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1 APP_ROLE=$GATEWAY_ROLE
         BASE_URL=$(base_url)
         .venv/bin/python -m pytest "$@" -p no:cacheprovider
     )

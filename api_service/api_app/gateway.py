@@ -1,0 +1,82 @@
+"""The gateway's verify endpoint: nginx's ``auth_request`` asks it about every request to APP_PREFIX.
+
+``GET /_gateway/verify`` is answered here, before Flask, as thinly as the
+protected routes (``dispatch``): the same ``Authenticator.authenticate_header``
+(verify + one Redis MGET), then the identity as response headers that nginx
+copies onto the request it passes to the upstream. nginx reaches it only
+as a subrequest (an ``internal`` location); nothing routes it from outside.
+
+nginx's ``auth_request`` understands 2xx, 401 and 403 only (anything else
+becomes its own 500), and never shows the subrequest's body, so each
+refusal also names its error code in ``X-Auth-Error``; the nginx template
+turns that into the stack's JSON error (docs/API.md "Gateway mode").
+"""
+
+import logging
+
+import redis
+
+from authcore.bearer import Authenticator
+from authcore.errors import ApiError, Forbidden, Unavailable, error_response
+
+log = logging.getLogger(__name__)
+
+VERIFY_PATH = "/_gateway/verify"
+# Set by nginx on the subrequest from APP_ROLE; absent when no role is needed.
+REQUIRED_ROLE_ENVIRON = "HTTP_X_REQUIRED_ROLE"
+# Identity headers are the gateway's to set. nginx replaces the known ones
+# on the way to the upstream but can't remove unknown names, so any that a
+# client sent is refused here.
+RESERVED_ENVIRON_PREFIX = "HTTP_X_AUTH_"
+ERROR_HEADER = "X-Auth-Error"
+
+
+class ReservedHeader(ApiError):
+    """The client sent an ``X-Auth-*`` header: only the gateway may set those."""
+
+    status, code, message = 400, "reserved_header", "X-Auth-* request headers are reserved for the gateway."
+
+
+def identity_headers(claims) -> list[tuple[str, str]]:
+    """What the upstream learns about the caller (docs/API.md "Gateway mode")."""
+    return [
+        ("X-Auth-User-Id", claims.user_id),
+        ("X-Auth-Username", claims.username),
+        ("X-Auth-Roles", ",".join(sorted(claims.roles))),
+        ("X-Auth-Session-Id", claims.session_id),
+    ]
+
+
+class GatewayVerify:
+    """WSGI middleware answering ``GET /_gateway/verify`` for nginx's ``auth_request``."""
+
+    def __init__(self, wsgi_app, authenticator: Authenticator):
+        self._app = wsgi_app
+        self._authenticator = authenticator
+
+    def __call__(self, environ, start_response):
+        if environ.get("PATH_INFO") != VERIFY_PATH or environ.get("REQUEST_METHOD") != "GET":
+            return self._app(environ, start_response)
+        try:
+            if any(key.startswith(RESERVED_ENVIRON_PREFIX) for key in environ):
+                raise ReservedHeader()
+            claims = self._authenticator.authenticate_header(environ.get("HTTP_AUTHORIZATION"))
+            role = environ.get(REQUIRED_ROLE_ENVIRON)
+            if role and role not in claims.roles:
+                raise Forbidden()
+        except ApiError as error:
+            return refusal(error)(environ, start_response)
+        except redis.RedisError as exc:
+            log.warning("dependency unavailable: %s", type(exc).__name__)
+            return refusal(Unavailable())(environ, start_response)
+        start_response("200 OK", [*identity_headers(claims), ("Content-Length", "0")])
+        return [b""]
+
+
+def refusal(error: ApiError):
+    """The JSON error, named in ``X-Auth-Error``; a 400 travels as 403 (auth_request knows no 400)."""
+    response = error_response(error)
+    response.headers[ERROR_HEADER] = error.code
+    if error.status == 400:
+        response.status_code = 403
+    return response
