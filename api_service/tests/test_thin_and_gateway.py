@@ -9,12 +9,12 @@ from api_app.app import create_app
 from api_app.dispatch import thin_routes
 from api_app.settings import load_settings
 from authcore.tokens import issue_access_token
+from tests.stack_env import stack_setting
 
 
 @pytest.fixture
 def settings():
-    if not os.environ.get("REDIS_URL"):
-        pytest.fail("REDIS_URL is not set: run the suite with `make test`")
+    stack_setting("REDIS_URL")
     return load_settings({**os.environ, "JWT_SECRET": secrets.token_urlsafe(48), "JWT_KEYS": ""})
 
 
