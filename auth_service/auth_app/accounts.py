@@ -11,7 +11,7 @@ from psycopg_pool import ConnectionPool
 
 from auth_app import store
 from auth_app.passwords import check_password, hash_password
-from auth_app.revoking import cut_off_user, end_sessions
+from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.sessions import ClientInfo, Sessions
 from auth_app.settings import Settings
 from auth_app.throttle import LoginThrottle
@@ -71,8 +71,11 @@ class Accounts:
         if user is None or not password_ok or user.disabled_at is not None:
             self._throttle.record_failure(throttle_key)
             raise InvalidCredentials()
+        # Opening the session reads the user again under a lock: a disable or
+        # password change that landed while bcrypt ran refuses this login.
+        response = self._sessions.open(user, client)
         self._throttle.record_success(throttle_key)
-        return self._sessions.open(user, client)
+        return response
 
     def _refuse_if_throttled(self, throttle_key: str) -> None:
         wait = self._throttle.retry_after(throttle_key)
@@ -95,8 +98,12 @@ class Accounts:
             raise ValidationFailed(fields={"current_password": "is incorrect"})
         new_hash = hash_password(new, self._settings.bcrypt_rounds)
         with self._pool.connection() as conn, conn.transaction():
+            locked = lock_user(conn, user_id)
+            # Another change landed while bcrypt ran: the password checked is no longer current.
+            if locked is None or locked.password_hash != user.password_hash:
+                raise ValidationFailed(fields={"current_password": "is incorrect"})
             store.set_password_hash(conn, user_id, new_hash)
-            end_sessions(
+            end_all_sessions(
                 conn, self._revocations, user_id, "password_changed", keep=uuid.UUID(claims.session_id)
             )
 
@@ -122,7 +129,8 @@ class Accounts:
         with self._pool.connection() as conn, conn.transaction():
             user = self._locked_user(conn, username)
             store.disable_user(conn, user.id)
-            cut_off_user(conn, self._revocations, user.id, end_reason="user_disabled")
+            end_all_sessions(conn, self._revocations, user.id, "user_disabled")
+            cut_off_user(conn, self._revocations, user.id)
 
     @staticmethod
     def _locked_user(conn, username: str) -> store.User:

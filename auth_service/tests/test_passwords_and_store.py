@@ -1,5 +1,6 @@
 """bcrypt handling and the SQL of store.py against the test stack's Postgres."""
 
+import itertools
 import secrets
 import statistics
 import threading
@@ -131,3 +132,28 @@ def test_prune_deletes_expired_refresh_tokens_and_old_sessions_only(conn):
     assert remaining == {recent, live}
     query = "SELECT session_id FROM refresh_tokens WHERE session_id = ANY(%s)"
     assert {row[0] for row in conn.execute(query, ([old, recent, live],))} == {live}
+
+
+def test_cutoffs_move_forward_at_least_a_millisecond_and_issue_times_never_precede_them(conn):
+    user = _user(conn)
+    before = store.token_issue_time_ms(conn, user.id)
+    cutoffs = [store.raise_tokens_valid_after(conn, user.id) for _ in range(20)]
+    # Strictly after any token issued before, even within one millisecond.
+    assert before < cutoffs[0]
+    assert all(later > earlier for earlier, later in itertools.pairwise(cutoffs))
+    # Twenty cutoffs in a row can run ahead of the clock; a token issued now is still not before them.
+    assert store.token_issue_time_ms(conn, user.id) >= cutoffs[-1]
+    stored = conn.execute("SELECT tokens_valid_after FROM users WHERE id = %s", (user.id,)).fetchone()[0]
+    assert round(stored.timestamp() * 1000) == cutoffs[-1]
+
+
+def test_a_session_of_a_user_is_found_under_a_share_lock_only_while_active(conn):
+    user = _user(conn)
+    session_id = uuid.uuid4()
+    store.insert_session(conn, session_id, user.id, new_refresh_token()[1], 3600, "ua", "127.0.0.1")
+    with conn.transaction():
+        assert store.lock_session_user_for_issuing(conn, session_id).id == user.id
+        assert store.lock_active_session(conn, session_id) is True
+    store.end_session(conn, session_id, user.id, "logout")
+    assert store.lock_active_session(conn, session_id) is False
+    assert store.lock_session_user_for_issuing(conn, uuid.uuid4()) is None
