@@ -35,8 +35,8 @@ CONNECTIONS = (16, 64)
 PASSWORD = "bench-password-0123"  # noqa: S105 (a throw-away user's password)
 USERS = 8
 LOGINS_PER_ROUND = 16
-# One more login at a time than nginx lets through (the password-check cap of 2), so a
-# freed slot is taken at once; the extra one is answered 429 and retried.
+# One more login at a time than there are password-check slots (one per worker, 2), so a
+# freed slot is taken at once; the extra one waits its turn in the password queue.
 LOGIN_CONCURRENCY = 3
 STORM_CLIENTS = 32
 # 32 x 4/s = 128 logins/s offered, ~25x what bcrypt cost 12 allows on 2 cores; each

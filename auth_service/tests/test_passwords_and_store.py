@@ -7,12 +7,13 @@ import threading
 import time
 import uuid
 
+import bcrypt
 import pytest
 from psycopg import errors as pg_errors
 
 from auth_app import store
 from auth_app.migrate import migrate, pending_migrations
-from auth_app.passwords import check_password, hash_password
+from auth_app.passwords import PasswordQueue, check_password, hash_password
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
 from authcore.errors import TooManyRequests
 
@@ -41,24 +42,61 @@ def test_unknown_user_costs_the_same_as_a_wrong_password():
     assert abs(known_median - unknown_median) <= 0.10 * max(known_median, unknown_median), (known, unknown)
 
 
-def test_a_busy_worker_refuses_a_second_bcrypt_at_once():
-    """One bcrypt at a time per worker: the next one is 429 now, not a queue."""
-    hashed = hash_password("correct horse", rounds=12)
-    started = threading.Event()
+def test_a_check_waits_for_a_busy_slot_while_the_expected_wait_is_short():
+    """A burst is served: the second check waits for the first instead of a 429."""
+    queue = PasswordQueue(slots=1, deadline=5.0)
+    hashed = hash_password("correct horse", rounds=10)
+    with queue.turn(0.0):  # measures one check
+        bcrypt.checkpw(b"correct horse", hashed.encode())
+    running = threading.Event()
+    finished = []
 
     def slow_check():
-        started.set()
-        check_password("correct horse", hashed, rounds=12)
+        with queue.turn(0.0):
+            running.set()
+            finished.append(bcrypt.checkpw(b"correct horse", hashed.encode()))
 
     worker = threading.Thread(target=slow_check)
     worker.start()
-    started.wait()
-    time.sleep(0.02)
-    with pytest.raises(TooManyRequests) as refused:
-        check_password("correct horse", hashed, rounds=12)
-    assert refused.value.headers["Retry-After"] == "1"
+    running.wait()
+    with queue.turn(0.0):
+        assert finished == [True]  # it waited for the slot, then got it
     worker.join()
-    assert check_password("correct horse", hashed, rounds=12) is True  # free again
+
+
+def test_checks_beyond_the_deadline_are_refused_at_once_with_the_wait_to_expect():
+    queue = PasswordQueue(slots=1, deadline=1.0)
+    queue._record(0.4)  # one check takes 0.4 s here
+    release = threading.Event()
+    holders = []
+
+    def hold():
+        with queue.turn(0.0):
+            release.wait(10)
+
+    for _ in range(3):  # 0, 0.4 and 0.8 s of expected wait: all admitted
+        holders.append(threading.Thread(target=hold))
+        holders[-1].start()
+        time.sleep(0.05)
+    started = time.perf_counter()
+    with pytest.raises(TooManyRequests) as refused, queue.turn(0.0):
+        pass  # 3 ahead x 0.4 s = 1.2 s > 1 s
+    assert time.perf_counter() - started < 0.1  # at once, not after waiting
+    assert refused.value.headers["Retry-After"] == "2"  # ceil(1.2)
+    release.set()
+    for holder in holders:
+        holder.join()
+    with queue.turn(0.0):
+        pass  # the queue drained: admitted again
+
+
+def test_time_already_queued_before_the_process_counts_against_the_deadline():
+    queue = PasswordQueue(slots=1, deadline=2.0)
+    queue._record(0.5)
+    with queue.turn(1.9):
+        pass  # nobody ahead: 1.9 s + 0 s
+    with queue.turn(0.0), pytest.raises(TooManyRequests), queue.turn(1.6):
+        pass  # 1.6 s already queued + 0.5 s for the check ahead > 2 s
 
 
 def test_over_long_password_never_matches_and_never_raises():
