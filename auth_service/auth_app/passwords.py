@@ -105,6 +105,12 @@ def check_password(password: str, password_hash: str | None, rounds: int) -> boo
         return bcrypt.checkpw(candidate, target) and password_hash is not None
 
 
+def hash_cost(password_hash: str) -> int | None:
+    """The cost a bcrypt hash was made with (``$2b$12$...`` -> 12); None if unreadable."""
+    parts = password_hash.split("$")
+    return int(parts[2]) if len(parts) > 3 and parts[2].isdigit() else None
+
+
 @functools.cache
 def _dummy_hash(rounds: int) -> str:
     return bcrypt.hashpw(b"not-a-real-password-just-for-timing", bcrypt.gensalt(rounds)).decode("ascii")

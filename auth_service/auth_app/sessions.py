@@ -37,6 +37,14 @@ class ClientInfo:
         return self.user_agent[:MAX_USER_AGENT_CHARS]
 
 
+class CredentialsChanged(InvalidCredentials):
+    """The password hash changed while it was being checked; ``current`` is the user now."""
+
+    def __init__(self, current: store.User):
+        super().__init__()
+        self.current = current
+
+
 class Sessions:
     """Session operations of one auth_service worker."""
 
@@ -57,8 +65,10 @@ class Sessions:
         refresh_token, refresh_hash = new_refresh_token()
         with self._pool.connection() as conn, conn.transaction():
             user = store.lock_user_for_issuing(conn, checked.id)
-            if user is None or user.disabled_at is not None or user.password_hash != checked.password_hash:
+            if user is None or user.disabled_at is not None:
                 raise InvalidCredentials()
+            if user.password_hash != checked.password_hash:
+                raise CredentialsChanged(user)
             store.insert_session(
                 conn,
                 session_id,

@@ -225,6 +225,14 @@ def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash: str) 
     conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (password_hash, user_id))
 
 
+def replace_password_hash(conn: Connection, user_id: uuid.UUID, old: str, new: str) -> bool:
+    """Swap a hash of the same password for one at another cost, unless it changed meanwhile."""
+    cur = conn.execute(
+        "UPDATE users SET password_hash = %s WHERE id = %s AND password_hash = %s", (new, user_id, old)
+    )
+    return cur.rowcount == 1
+
+
 def lock_user_for_issuing(conn: Connection, user_id: uuid.UUID) -> User | None:
     """The user, its row locked FOR SHARE until the transaction ends.
 
