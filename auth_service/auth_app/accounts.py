@@ -118,21 +118,24 @@ class Accounts:
         # must not lock its owner out of changing the password.
         throttle_key = f"user:{user_id}"
         self._refuse_if_throttled(throttle_key)
-        with self._pool.connection() as conn:
-            user = store.find_user_by_id(conn, user_id)
-        if user is None or not check_password(current, user.password_hash, self._settings.bcrypt_rounds):
-            self._throttle.record_failure(throttle_key)
-            raise ValidationFailed(fields={"current_password": "is incorrect"})
-        new_hash = hash_password(new, self._settings.bcrypt_rounds)
-        with self._pool.connection() as conn, conn.transaction():
-            locked = lock_user(conn, user_id)
-            # Another change landed while bcrypt ran: the password checked is no longer current.
-            if locked is None or locked.password_hash != user.password_hash:
+        # Twice at most: a rehash by a login (same password, new cost) may land
+        # while bcrypt runs; the check is then made again against the new hash.
+        for _ in range(2):
+            with self._pool.connection() as conn:
+                user = store.find_user_by_id(conn, user_id)
+            if user is None or not check_password(current, user.password_hash, self._settings.bcrypt_rounds):
+                self._throttle.record_failure(throttle_key)
                 raise ValidationFailed(fields={"current_password": "is incorrect"})
-            store.set_password_hash(conn, user_id, new_hash)
-            end_all_sessions(
-                conn, self._revocations, user_id, "password_changed", keep=uuid.UUID(claims.session_id)
-            )
+            new_hash = hash_password(new, self._settings.bcrypt_rounds)
+            with self._pool.connection() as conn, conn.transaction():
+                # Under the lock: the hash checked must still be the current one.
+                locked = lock_user(conn, user_id)
+                if locked is not None and locked.password_hash == user.password_hash:
+                    store.set_password_hash(conn, user_id, new_hash)
+                    keep = uuid.UUID(claims.session_id)
+                    end_all_sessions(conn, self._revocations, user_id, "password_changed", keep=keep)
+                    return
+        raise ValidationFailed(fields={"current_password": "is incorrect"})
 
     def grant_role(self, username: str, role: str) -> None:
         """Give a user a role (idempotent); it shows in tokens from their next refresh."""

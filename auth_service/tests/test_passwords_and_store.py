@@ -2,7 +2,6 @@
 
 import itertools
 import secrets
-import statistics
 import threading
 import time
 import uuid
@@ -30,16 +29,21 @@ def test_unknown_user_check_is_false_but_still_runs_bcrypt():
 
 
 def test_unknown_user_costs_the_same_as_a_wrong_password():
-    """The dummy check is a real bcrypt at the same cost: medians within 10% at cost 10."""
+    """The dummy check is a real bcrypt at the same cost: fastest runs within 10% at cost 10.
+
+    The fastest of eleven, not the median: on a shared machine other work
+    only ever adds time, so the minimum is what the check itself costs (one
+    round of cost more or less would double or halve it).
+    """
     hashed = hash_password("correct horse", rounds=10)
     known, unknown = [], []
-    for _ in range(7):
+    for _ in range(11):
         for target, password_hash in ((known, hashed), (unknown, None)):
             started = time.perf_counter()
             assert check_password("wrong horse", password_hash, rounds=10) is False
             target.append(time.perf_counter() - started)
-    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
-    assert abs(known_median - unknown_median) <= 0.10 * max(known_median, unknown_median), (known, unknown)
+    known_best, unknown_best = min(known), min(unknown)
+    assert abs(known_best - unknown_best) <= 0.10 * max(known_best, unknown_best), (known, unknown)
 
 
 def test_a_check_waits_for_a_busy_slot_while_the_expected_wait_is_short():
