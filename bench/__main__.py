@@ -36,8 +36,8 @@ CONNECTIONS = (16, 64)
 PASSWORD = "bench-password-0123"  # noqa: S105 (a throw-away user's password)
 USERS = 8
 LOGINS_PER_ROUND = 16
-# One more login at a time than nginx lets through (the password-check cap of 2), so a
-# freed slot is taken at once; the extra one is answered 429 and retried.
+# One more login at a time than there are password-check slots (one per worker, 2), so a
+# freed slot is taken at once; the extra one waits its turn in the password queue.
 LOGIN_CONCURRENCY = 3
 STORM_CLIENTS = 32
 # 32 x 4/s = 128 logins/s offered, ~25x what bcrypt cost 12 allows on 2 cores; each
@@ -307,6 +307,11 @@ def report(results: dict) -> str:
     return "\n".join(lines)
 
 
+def password_queue_deadline() -> float:
+    """The PASSWORD_QUEUE_DEADLINE the bench stack runs with (auth_service's default: 2 s)."""
+    return float(os.environ.get("PASSWORD_QUEUE_DEADLINE") or 2.0)
+
+
 def targets(results: dict) -> dict:
     """Each performance target, its value and whether it holds."""
     http, logins, storm, memory = results["http"], results["logins"], results["storm"], results["memory"]
@@ -329,15 +334,18 @@ def targets(results: dict) -> dict:
         ),
         "login_over_bcrypt": paired(logins["rounds"]["login_per_s"], logins["rounds"]["raw_bcrypt_per_s"]),
         "me_storm_over_me": storm["me_ratio"],
-        "accepted_wait_over_check": ratio(storm["accepted_alone_max_s"], logins["one_check_s"]),
+        # An accepted login may wait up to PASSWORD_QUEUE_DEADLINE for its turn, then runs one check.
+        "accepted_wait_over_bound": ratio(
+            storm["accepted_alone_max_s"], password_queue_deadline() + (logins["one_check_s"] or 0)
+        ),
         "p99_me_c64_ms": http["me"]["c64"]["p99_ms"],
         "idle_memory_mb": memory["idle_pss_mb"],
     }
-    rules = {**TARGETS, "accepted_wait_over_check": 2.0}
+    rules = {**TARGETS, "accepted_wait_over_bound": 1.0}
     out = {}
     for name, value in values.items():
         limit = rules[name]
-        at_most = name in ("p99_me_c64_ms", "idle_memory_mb", "accepted_wait_over_check")
+        at_most = name in ("p99_me_c64_ms", "idle_memory_mb", "accepted_wait_over_bound")
         ok = value is not None and (value <= limit if at_most else value >= limit)
         out[name] = {"value": value, "rule": f"{'<=' if at_most else '>='} {limit:g}", "ok": ok}
     return out

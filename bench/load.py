@@ -60,7 +60,7 @@ def signup_users(base_url: str, count: int, password: str) -> list[str]:
         body = {"username": name, "email": f"{name}@example.com", "password": password}
         for _ in range(50):
             response = requests.post(base_url + "/auth/signup", json=body, timeout=30)
-            if response.status_code != 429:  # the password-check cap: try again shortly
+            if response.status_code != 429:  # the password queue is past its deadline: try again
                 break
             time.sleep(0.1)
         response.raise_for_status()
@@ -81,7 +81,7 @@ def login_round(base_url: str, usernames: list[str], password: str, logins: int,
         deadline = time.monotonic() + 30
         while True:
             response = local.session.post(base_url + "/auth/login", json=body, timeout=60)
-            # 429 is the password-check cap: try again shortly.
+            # 429: the password queue is past its deadline (or nginx's limit): try again shortly.
             if response.status_code != 429 or time.monotonic() > deadline:
                 break
             time.sleep(0.01)

@@ -62,11 +62,38 @@ def test_backoff_grows_exponentially_and_is_capped(base_url, new_user):
     assert waits == sorted(waits) and waits[-1] > waits[0], waits
 
 
-def test_the_email_and_the_username_share_one_counter(base_url, new_user):
-    for attempt in range(MAX_FAILURES):
-        name = new_user["email"] if attempt % 2 else new_user["username"]
-        login(base_url, name, "wrong-password")
-    assert_error(login(base_url, new_user["email"], new_user["password"]), 429, "too_many_requests")
+def test_throttling_a_username_tells_nothing_about_which_email_it_owns(base_url, new_user):
+    """Failures on a username leave its own email exactly as open as a stranger's email."""
+    stranger = random_user()
+    for name in (new_user["username"], stranger["username"]):
+        statuses = [login(base_url, name, "wrong-password").status_code for _ in range(MAX_FAILURES + 1)]
+        assert statuses == [401] * MAX_FAILURES + [429]
+    # The owner's email answers like an email nobody has: a plain 401, not 429.
+    assert_error(login(base_url, new_user["email"], "wrong-password"), 401, "invalid_credentials")
+    assert_error(login(base_url, stranger["email"], "wrong-password"), 401, "invalid_credentials")
+    assert login(base_url, new_user["email"], new_user["password"]).status_code == 200
+
+
+def test_an_email_is_throttled_like_any_name(base_url, new_user):
+    for _ in range(MAX_FAILURES):
+        assert_error(login(base_url, new_user["email"], "wrong-password"), 401, "invalid_credentials")
+    assert_error(login(base_url, new_user["email"].upper(), new_user["password"]), 429, "too_many_requests")
+
+
+def test_strangers_failing_logins_do_not_stop_the_owner_changing_the_password(api, base_url, logged_in):
+    for name in (logged_in["username"], logged_in["email"]):
+        statuses = [login(base_url, name, "a-strangers-guess").status_code for _ in range(MAX_FAILURES + 2)]
+        assert statuses[-1] == 429, statuses  # the strangers did close the name
+    body = {"current_password": logged_in["password"], "new_password": "owner-" + secrets.token_hex(8)}
+    assert api.post("/auth/password", body, token=logged_in["access_token"]).status_code == 204
+
+
+def test_guessing_the_current_password_with_a_token_is_throttled_on_its_own(api, logged_in):
+    body = {"current_password": "not-it", "new_password": "owner-" + secrets.token_hex(8)}
+    for _ in range(MAX_FAILURES):
+        response = api.post("/auth/password", body, token=logged_in["access_token"])
+        assert_error(response, 422, "validation_failed")
+    assert_error(api.post("/auth/password", body, token=logged_in["access_token"]), 429, "too_many_requests")
 
 
 def test_unknown_accounts_are_throttled_exactly_like_known_ones(base_url, new_user):

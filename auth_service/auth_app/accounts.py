@@ -10,9 +10,9 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from auth_app import store
-from auth_app.passwords import check_password, hash_password
-from auth_app.revoking import cut_off_user, end_sessions
-from auth_app.sessions import ClientInfo, Sessions
+from auth_app.passwords import check_password, hash_cost, hash_password
+from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
+from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions
 from auth_app.settings import Settings
 from auth_app.throttle import LoginThrottle
 from auth_app.validation import normalise_username, password_problem
@@ -61,9 +61,10 @@ class Accounts:
                 username=None if is_email else normalise_username(login),
                 email=login if is_email else None,
             )
-        # One counter per account, whichever name it is reached by; unknown
-        # names get their own, so throttling reveals nothing either.
-        throttle_key = f"user:{user.id}" if user else f"login:{normalise_username(login)}"
+        # One counter per name as typed (a username or an email), known or not.
+        # A counter shared by an account's username and email would tell which
+        # username owns an email: fail on one, and the other answers 429 too.
+        throttle_key = f"email:{login.casefold()}" if is_email else f"login:{normalise_username(login)}"
         self._refuse_if_throttled(throttle_key)
         password_ok = check_password(
             password, user.password_hash if user else None, self._settings.bcrypt_rounds
@@ -71,8 +72,35 @@ class Accounts:
         if user is None or not password_ok or user.disabled_at is not None:
             self._throttle.record_failure(throttle_key)
             raise InvalidCredentials()
+        # Opening the session reads the user again under a lock: a disable or
+        # password change that landed while bcrypt ran refuses this login.
+        try:
+            response = self._sessions.open(user, client)
+        except CredentialsChanged as changed:
+            # The hash changed while bcrypt ran: a new password (this one then
+            # fails) or another login's rehash (same password, new cost).
+            user = changed.current
+            if not check_password(password, user.password_hash, self._settings.bcrypt_rounds):
+                raise InvalidCredentials() from None
+            response = self._sessions.open(user, client)
         self._throttle.record_success(throttle_key)
-        return self._sessions.open(user, client)
+        self._rehash_if_cost_changed(user, password)
+        return response
+
+    def _rehash_if_cost_changed(self, user: store.User, password: str) -> None:
+        """After a change of BCRYPT_ROUNDS, bring a stored hash to the new cost at its next login.
+
+        Otherwise known accounts would take measurably longer (or shorter)
+        than unknown ones, whose dummy hash has the current cost.
+        """
+        if hash_cost(user.password_hash) == self._settings.bcrypt_rounds:
+            return
+        try:
+            new_hash = hash_password(password, self._settings.bcrypt_rounds)
+        except TooManyRequests:
+            return  # busy now: a later login rehashes
+        with self._pool.connection() as conn:
+            store.replace_password_hash(conn, user.id, old=user.password_hash, new=new_hash)
 
     def _refuse_if_throttled(self, throttle_key: str) -> None:
         wait = self._throttle.retry_after(throttle_key)
@@ -85,20 +113,29 @@ class Accounts:
         if problem:
             raise ValidationFailed(fields={"new_password": problem})
         user_id = uuid.UUID(claims.user_id)
-        # Guessing the current password with a stolen token counts like guessing at login.
+        # Guessing the current password with a stolen token is throttled too, on
+        # a counter of its own: strangers failing logins on this account's name
+        # must not lock its owner out of changing the password.
         throttle_key = f"user:{user_id}"
         self._refuse_if_throttled(throttle_key)
-        with self._pool.connection() as conn:
-            user = store.find_user_by_id(conn, user_id)
-        if user is None or not check_password(current, user.password_hash, self._settings.bcrypt_rounds):
-            self._throttle.record_failure(throttle_key)
-            raise ValidationFailed(fields={"current_password": "is incorrect"})
-        new_hash = hash_password(new, self._settings.bcrypt_rounds)
-        with self._pool.connection() as conn, conn.transaction():
-            store.set_password_hash(conn, user_id, new_hash)
-            end_sessions(
-                conn, self._revocations, user_id, "password_changed", keep=uuid.UUID(claims.session_id)
-            )
+        # Twice at most: a rehash by a login (same password, new cost) may land
+        # while bcrypt runs; the check is then made again against the new hash.
+        for _ in range(2):
+            with self._pool.connection() as conn:
+                user = store.find_user_by_id(conn, user_id)
+            if user is None or not check_password(current, user.password_hash, self._settings.bcrypt_rounds):
+                self._throttle.record_failure(throttle_key)
+                raise ValidationFailed(fields={"current_password": "is incorrect"})
+            new_hash = hash_password(new, self._settings.bcrypt_rounds)
+            with self._pool.connection() as conn, conn.transaction():
+                # Under the lock: the hash checked must still be the current one.
+                locked = lock_user(conn, user_id)
+                if locked is not None and locked.password_hash == user.password_hash:
+                    store.set_password_hash(conn, user_id, new_hash)
+                    keep = uuid.UUID(claims.session_id)
+                    end_all_sessions(conn, self._revocations, user_id, "password_changed", keep=keep)
+                    return
+        raise ValidationFailed(fields={"current_password": "is incorrect"})
 
     def grant_role(self, username: str, role: str) -> None:
         """Give a user a role (idempotent); it shows in tokens from their next refresh."""
@@ -122,7 +159,8 @@ class Accounts:
         with self._pool.connection() as conn, conn.transaction():
             user = self._locked_user(conn, username)
             store.disable_user(conn, user.id)
-            cut_off_user(conn, self._revocations, user.id, end_reason="user_disabled")
+            end_all_sessions(conn, self._revocations, user.id, "user_disabled")
+            cut_off_user(conn, self._revocations, user.id)
 
     @staticmethod
     def _locked_user(conn, username: str) -> store.User:

@@ -5,6 +5,7 @@ import psycopg_pool
 import redis
 from flask import Flask
 
+from auth_app import passwords
 from auth_app.accounts import Accounts
 from auth_app.db import open_pool
 from auth_app.housekeeping import start_housekeeping
@@ -31,6 +32,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     in unit tests).
     """
     settings = settings or load_settings()
+    passwords.configure(settings.password_queue_deadline)
     app = base_app(__name__, settings.log_level, DEPENDENCY_ERRORS)
     pool = open_pool(settings.database_url, max_size=pool_size)
     redis_client = make_redis(settings.redis_url)

@@ -1,11 +1,18 @@
-"""Ending sessions and cutting off tokens: Postgres and Redis in one step.
+"""Ending sessions and cutting off tokens: the one module that does it, Postgres and Redis in one step.
 
-Each function runs inside the caller's Postgres transaction and writes
-Redis before that transaction commits. If Redis fails, the exception rolls
-the transaction back (the client gets a 503 and can retry) so Postgres and
-the revocation list never disagree about what was ended. If the commit
-itself fails after the Redis write, tokens are revoked a little early,
-never late.
+Every revoking path (logout, logout-all, ending one session, a password
+change, disabling, removing a role, refresh-token reuse) comes through here.
+Each function runs inside the caller's Postgres transaction and first locks
+the user's row FOR UPDATE: issuers (login, refresh) lock it FOR SHARE while
+they read the user and take the token's issue time, so every token is
+issued either wholly before the event (and cut off by it) or wholly after
+it (and reflects it). See docs/ARCHITECTURE.md, "Revocation under concurrency".
+
+Redis is written before the transaction commits. If Redis fails, the
+exception rolls the transaction back (the client gets a 503 and can retry)
+so Postgres and the revocation list never disagree about what was ended.
+If the commit itself fails after the Redis write, tokens are revoked a
+little early, never late.
 """
 
 import uuid
@@ -16,34 +23,59 @@ from auth_app import store
 from authcore.revocation import RevocationList
 
 
-def end_sessions(
-    conn: Connection, revocations: RevocationList, user_id: uuid.UUID, reason: str, keep: uuid.UUID
+def lock_user(conn: Connection, user_id: uuid.UUID) -> store.User | None:
+    """Lock the user's row for a revoking change (a no-op if this transaction holds it already)."""
+    return store.lock_user_for_revoking(conn, user_id)
+
+
+def end_all_sessions(
+    conn: Connection,
+    revocations: RevocationList,
+    user_id: uuid.UUID,
+    reason: str,
+    keep: uuid.UUID | None = None,
 ) -> None:
-    """End every session of the user except ``keep``, and revoke their access tokens."""
-    ended = store.end_sessions_of_user(conn, user_id, reason, keep=keep)
-    revocations.revoke_sessions(ended)
+    """End every session of the user (but ``keep``) and revoke each one's tokens by id."""
+    lock_user(conn, user_id)
+    revocations.revoke_sessions(store.end_sessions_of_user(conn, user_id, reason, keep=keep))
 
 
-def cut_off_user(
-    conn: Connection, revocations: RevocationList, user_id: uuid.UUID, end_reason: str | None = None
-) -> None:
-    """Revoke every access token the user holds now; with ``end_reason``, end all sessions too.
+def cut_off_user(conn: Connection, revocations: RevocationList, user_id: uuid.UUID) -> None:
+    """Revoke every access token the user was issued up to now; their sessions live on.
 
-    Without ``end_reason`` (a role was removed) the sessions live on: their
-    next refresh issues tokens that carry the user's current roles.
+    The cutoff is taken under the row lock from Postgres's clock: any token
+    issued before is strictly before it, any token issued after is not.
     """
-    if end_reason is not None:
-        store.end_sessions_of_user(conn, user_id, end_reason)
-    cutoff = revocations.cutoff_now()
-    store.set_tokens_valid_after(conn, user_id, cutoff)
-    revocations.set_user_cutoff(str(user_id), cutoff)
+    lock_user(conn, user_id)
+    cutoff_ms = store.raise_tokens_valid_after(conn, user_id)
+    revocations.set_user_cutoff(str(user_id), cutoff_ms / 1000)
 
 
-def end_one_session(
+def end_session(
     conn: Connection, revocations: RevocationList, session_id: uuid.UUID, user_id: uuid.UUID, reason: str
 ) -> bool:
     """End one of the user's sessions; False if it isn't an active one of theirs."""
+    lock_user(conn, user_id)
     if not store.end_session(conn, session_id, user_id, reason):
         return False
+    revocations.revoke_sessions([str(session_id)])
+    return True
+
+
+def log_out(conn: Connection, revocations: RevocationList, session_id: uuid.UUID, user_id: uuid.UUID) -> None:
+    """End the caller's session; revoke its tokens even if it had already ended (harmless twice)."""
+    lock_user(conn, user_id)
+    store.end_session(conn, session_id, user_id, "logout")
+    revocations.revoke_sessions([str(session_id)])
+
+
+def end_reused_session(conn: Connection, revocations: RevocationList, token_hash: bytes) -> bool:
+    """A used refresh token was presented again: end its session. False if it isn't a used one."""
+    found = store.find_used_refresh_token(conn, token_hash)
+    if found is None:
+        return False
+    session_id, user_id = found
+    lock_user(conn, user_id)
+    store.end_session_by_id(conn, session_id, "refresh_token_reuse")
     revocations.revoke_sessions([str(session_id)])
     return True

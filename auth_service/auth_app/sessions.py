@@ -15,8 +15,8 @@ from psycopg_pool import ConnectionPool
 
 from auth_app import store
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
-from auth_app.revoking import cut_off_user, end_one_session
-from authcore.errors import InvalidTokenError, NotFound
+from auth_app.revoking import cut_off_user, end_all_sessions, end_reused_session, end_session, log_out
+from authcore.errors import InvalidCredentials, InvalidTokenError, NotFound
 from authcore.revocation import RevocationList
 from authcore.settings import TokenSettings
 from authcore.tokens import AccessClaims, issue_access_token
@@ -37,6 +37,14 @@ class ClientInfo:
         return self.user_agent[:MAX_USER_AGENT_CHARS]
 
 
+class CredentialsChanged(InvalidCredentials):
+    """The password hash changed while it was being checked; ``current`` is the user now."""
+
+    def __init__(self, current: store.User):
+        super().__init__()
+        self.current = current
+
+
 class Sessions:
     """Session operations of one auth_service worker."""
 
@@ -45,11 +53,22 @@ class Sessions:
         self._pool = pool
         self._revocations = revocations
 
-    def open(self, user: store.User, client: ClientInfo) -> dict:
-        """Start a session for an authenticated user; the token response of docs/API.md."""
+    def open(self, checked: store.User, client: ClientInfo) -> dict:
+        """Start a session for a user whose password was just checked; the token response.
+
+        The user's row is locked and read again first: if the user was
+        disabled or the password changed while bcrypt ran, the login is
+        refused with the same 401, and the token carries the roles of this
+        read, never of the one before bcrypt.
+        """
         session_id = uuid.uuid4()
         refresh_token, refresh_hash = new_refresh_token()
         with self._pool.connection() as conn, conn.transaction():
+            user = store.lock_user_for_issuing(conn, checked.id)
+            if user is None or user.disabled_at is not None:
+                raise InvalidCredentials()
+            if user.password_hash != checked.password_hash:
+                raise CredentialsChanged(user)
             store.insert_session(
                 conn,
                 session_id,
@@ -59,7 +78,8 @@ class Sessions:
                 client.short_user_agent,
                 client.ip,
             )
-        return self._token_response(user, session_id, refresh_token)
+            issued_ms = store.token_issue_time_ms(conn, user.id)
+        return self._token_response(user, session_id, refresh_token, issued_ms)
 
     def refresh(self, presented: str, client: ClientInfo) -> dict:
         """Rotate a refresh token: a new pair, the old token dead; reuse ends the session."""
@@ -70,33 +90,44 @@ class Sessions:
         with self._pool.connection() as conn:
             with conn.transaction():
                 session_id = store.use_refresh_token(conn, token_hash)
-                user = store.lock_active_session_user(conn, session_id) if session_id else None
-                if user is not None:
-                    store.rotate_refresh_token(
-                        conn,
-                        session_id,
-                        new_hash,
-                        self._tokens.refresh_ttl,
-                        client.short_user_agent,
-                        client.ip,
-                    )
-                    store.delete_stale_refresh_tokens(conn, session_id)
-            if user is not None:
-                return self._token_response(user, session_id, refresh_token)
-            with conn.transaction():
-                reused_session = store.find_used_refresh_token(conn, token_hash)
-                if reused_session is not None:
-                    store.end_session_by_id(conn, reused_session, "refresh_token_reuse")
-                    self._revocations.revoke_sessions([str(reused_session)])
+                issued = self._rotate(conn, session_id, new_hash, client) if session_id else None
+            if issued is not None:
+                user, issued_ms = issued
+                return self._token_response(user, session_id, refresh_token, issued_ms)
+            if session_id is None:
+                with conn.transaction():
+                    end_reused_session(conn, self._revocations, token_hash)
         raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
 
-    def _token_response(self, user: store.User, session_id: uuid.UUID, refresh_token: str) -> dict:
+    def _rotate(
+        self, conn, session_id: uuid.UUID, new_hash: bytes, client: ClientInfo
+    ) -> tuple[store.User, int] | None:
+        """Inside the refresh transaction: the user and issue time, or None if it may not go on.
+
+        The user's row first (FOR SHARE, like a login), then the session's:
+        revokers lock in the same order, so they never deadlock with us.
+        """
+        user = store.lock_session_user_for_issuing(conn, session_id)
+        if user is None or user.disabled_at is not None or not store.lock_active_session(conn, session_id):
+            return None
+        store.rotate_refresh_token(
+            conn, session_id, new_hash, self._tokens.refresh_ttl, client.short_user_agent, client.ip
+        )
+        store.delete_stale_refresh_tokens(conn, session_id)
+        return user, store.token_issue_time_ms(conn, user.id)
+
+    def _token_response(
+        self, user: store.User, session_id: uuid.UUID, refresh_token: str, issued_ms: int
+    ) -> dict:
         access_token, _ = issue_access_token(
             self._tokens,
             user_id=str(user.id),
             username=user.username,
             session_id=str(session_id),
             roles=user.roles,
+            # The middle of the millisecond the database chose: the token's
+            # iat (rounded down to milliseconds) is then exactly that one.
+            now=(issued_ms + 0.5) / 1000,
         )
         return {
             "access_token": access_token,
@@ -129,17 +160,17 @@ class Sessions:
         except ValueError:
             raise NotFound() from None
         with self._pool.connection() as conn, conn.transaction():
-            if not end_one_session(conn, self._revocations, target, uuid.UUID(claims.user_id), reason):
+            if not end_session(conn, self._revocations, target, uuid.UUID(claims.user_id), reason):
                 raise NotFound()
 
     def logout(self, claims: AccessClaims) -> None:
         """End the caller's current session, in Postgres and in the revocation list."""
         with self._pool.connection() as conn, conn.transaction():
-            store.end_session(conn, uuid.UUID(claims.session_id), uuid.UUID(claims.user_id), "logout")
-            # Revoke even if the row was already ended: a second revocation is harmless.
-            self._revocations.revoke_sessions([claims.session_id])
+            log_out(conn, self._revocations, uuid.UUID(claims.session_id), uuid.UUID(claims.user_id))
 
     def logout_all(self, claims: AccessClaims) -> None:
         """End every session of the caller and revoke every access token they hold."""
+        user_id = uuid.UUID(claims.user_id)
         with self._pool.connection() as conn, conn.transaction():
-            cut_off_user(conn, self._revocations, uuid.UUID(claims.user_id), end_reason="logout_all")
+            end_all_sessions(conn, self._revocations, user_id, "logout_all")
+            cut_off_user(conn, self._revocations, user_id)

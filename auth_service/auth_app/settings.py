@@ -4,7 +4,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from authcore.settings import TokenSettings, read_int, read_str, read_token_settings
+from authcore.settings import SettingsError, TokenSettings, read_int, read_str, read_token_settings
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,7 @@ class Settings:
     bcrypt_rounds: int
     login_max_failures: int
     log_level: str
+    password_queue_deadline: float = 2.0
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -29,4 +30,19 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bcrypt_rounds=read_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
         login_max_failures=read_int(env, "LOGIN_MAX_FAILURES", 5, 1, 1000),
         log_level=read_str(env, "LOG_LEVEL", "INFO"),
+        password_queue_deadline=read_seconds(env, "PASSWORD_QUEUE_DEADLINE", 2.0, 0.0, 30.0),
     )
+
+
+def read_seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """Return ``env[name]`` as seconds (a decimal number) within [low, high], else ``default``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g} seconds")
+    return value

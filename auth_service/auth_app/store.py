@@ -116,26 +116,38 @@ def use_refresh_token(conn: Connection, token_hash: bytes) -> uuid.UUID | None:
     return row[0] if row else None
 
 
-def find_used_refresh_token(conn: Connection, token_hash: bytes) -> uuid.UUID | None:
-    """The session of a refresh token that was already used (a reuse), or None."""
+def find_used_refresh_token(conn: Connection, token_hash: bytes) -> tuple[uuid.UUID, uuid.UUID] | None:
+    """(session id, user id) of a refresh token that was already used (a reuse), or None."""
     row = conn.execute(
-        "SELECT session_id FROM refresh_tokens WHERE token_hash = %s AND used_at IS NOT NULL",
+        "SELECT t.session_id, s.user_id FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id"
+        " WHERE t.token_hash = %s AND t.used_at IS NOT NULL",
         (token_hash,),
     ).fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
-def lock_active_session_user(conn: Connection, session_id: uuid.UUID) -> User | None:
-    """The enabled user of an active session, locking the session row; else None."""
+def lock_session_user_for_issuing(conn: Connection, session_id: uuid.UUID) -> User | None:
+    """The user owning a session, its row locked FOR SHARE (see ``lock_user_for_issuing``)."""
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
             "SELECT u.id, u.username, u.email, u.password_hash, u.roles, u.disabled_at, u.created_at"
-            " FROM sessions s JOIN users u ON u.id = s.user_id"
-            " WHERE s.id = %s AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL"
-            " FOR UPDATE OF s",
+            " FROM users u JOIN sessions s ON s.user_id = u.id WHERE s.id = %s FOR SHARE OF u",
             (session_id,),
         )
         return cur.fetchone()
+
+
+def lock_active_session(conn: Connection, session_id: uuid.UUID) -> bool:
+    """Lock a session row for its rotation; False if it is ended or expired.
+
+    Called after its user's row is locked, so a revoker that ended the
+    session first is seen (each statement reads what is committed when it starts).
+    """
+    row = conn.execute(
+        "SELECT 1 FROM sessions WHERE id = %s AND ended_at IS NULL AND expires_at > now() FOR UPDATE",
+        (session_id,),
+    ).fetchone()
+    return row is not None
 
 
 def rotate_refresh_token(
@@ -198,7 +210,7 @@ def end_sessions_of_user(
 
 
 def end_session_by_id(conn: Connection, session_id: uuid.UUID, reason: str) -> None:
-    """End a session whoever owns it (refresh-token reuse)."""
+    """End a session whatever its state (refresh-token reuse)."""
     conn.execute(
         "UPDATE sessions SET ended_at = now(), end_reason = %s WHERE id = %s AND ended_at IS NULL",
         (reason, session_id),
@@ -213,13 +225,64 @@ def set_password_hash(conn: Connection, user_id: uuid.UUID, password_hash: str) 
     conn.execute("UPDATE users SET password_hash = %s WHERE id = %s", (password_hash, user_id))
 
 
-def set_tokens_valid_after(conn: Connection, user_id: uuid.UUID, cutoff: float) -> None:
-    """Record a per-user cutoff (epoch seconds); it never moves backwards."""
-    conn.execute(
-        "UPDATE users SET tokens_valid_after ="
-        " greatest(coalesce(tokens_valid_after, '-infinity'), to_timestamp(%s)) WHERE id = %s",
-        (cutoff, user_id),
+def replace_password_hash(conn: Connection, user_id: uuid.UUID, old: str, new: str) -> bool:
+    """Swap a hash of the same password for one at another cost, unless it changed meanwhile."""
+    cur = conn.execute(
+        "UPDATE users SET password_hash = %s WHERE id = %s AND password_hash = %s", (new, user_id, old)
     )
+    return cur.rowcount == 1
+
+
+def lock_user_for_issuing(conn: Connection, user_id: uuid.UUID) -> User | None:
+    """The user, its row locked FOR SHARE until the transaction ends.
+
+    Issuers (login, refresh) hold this while they read roles and state and
+    take the token's issue time; revokers lock the row FOR UPDATE, so each
+    waits for the other and the row orders them (docs/ARCHITECTURE.md).
+    """
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        cur.execute(_SELECT_USER + "WHERE id = %s FOR SHARE", (user_id,))
+        return cur.fetchone()
+
+
+def lock_user_for_revoking(conn: Connection, user_id: uuid.UUID) -> User | None:
+    """The user, its row locked FOR UPDATE: no token of theirs is issued until commit."""
+    with conn.cursor(row_factory=class_row(User)) as cur:
+        cur.execute(_SELECT_USER + "WHERE id = %s FOR UPDATE", (user_id,))
+        return cur.fetchone()
+
+
+def token_issue_time_ms(conn: Connection, user_id: uuid.UUID) -> int:
+    """The issue time (epoch milliseconds) for a token of a user whose row this transaction locked.
+
+    Postgres's clock, rounded down, so every replica of the service reads
+    one clock; and never before the user's cutoff, so a token issued after
+    a revoking event is not caught by that event's rounding.
+    """
+    row = conn.execute(
+        "SELECT greatest(floor(extract(epoch FROM clock_timestamp()) * 1000),"
+        " coalesce(round(extract(epoch FROM tokens_valid_after) * 1000), 0))::bigint"
+        " FROM users WHERE id = %s",
+        (user_id,),
+    ).fetchone()
+    return row[0]
+
+
+def raise_tokens_valid_after(conn: Connection, user_id: uuid.UUID) -> int:
+    """Move the user's cutoff to now (rounded up to the millisecond); the new cutoff in ms.
+
+    Call with the row locked for update: every token issued before is then
+    strictly before it, including one issued within the same millisecond as
+    the previous cutoff (the cutoff moves at least 1 ms forward).
+    """
+    row = conn.execute(
+        "UPDATE users SET tokens_valid_after = to_timestamp(greatest("
+        " ceil(extract(epoch FROM clock_timestamp()) * 1000),"
+        " coalesce(round(extract(epoch FROM tokens_valid_after) * 1000) + 1, 0)) / 1000)"
+        " WHERE id = %s RETURNING round(extract(epoch FROM tokens_valid_after) * 1000)::bigint",
+        (user_id,),
+    ).fetchone()
+    return row[0]
 
 
 def lock_user_by_name(conn: Connection, username: str) -> User | None:

@@ -3,7 +3,11 @@
 import secrets
 import time
 
+import psycopg
+
+from auth_app import store
 from auth_app.app import create_app
+from auth_app.passwords import hash_password
 
 
 def signup(client, **overrides):
@@ -63,3 +67,18 @@ def test_redis_unreachable_makes_logout_503_and_keeps_the_session(settings, clie
         app.extensions["pool"].close()
     # The failed logout wrote nothing: the session still logs out normally.
     assert client.post("/auth/logout", headers=headers).status_code == 204
+
+
+def test_a_login_rehashes_a_password_stored_at_another_cost(app, client, database_url):
+    """After a change of BCRYPT_ROUNDS a known account is brought to the new cost at its next login."""
+    name = "t-" + secrets.token_hex(5)
+    old_hash = hash_password("rehash me please", rounds=5)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        user = store.insert_user(conn, name, f"{name}@example.com", old_hash)
+    body = {"username": name, "password": "rehash me please"}
+    assert client.post("/auth/login", json=body).status_code == 200
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        stored = store.find_user_by_id(conn, user.id).password_hash
+    assert stored != old_hash and stored.startswith("$2b$04$")  # the test settings' cost
+    assert client.post("/auth/login", json=body).status_code == 200
+    assert client.post("/auth/login", json={**body, "password": "wrong"}).status_code == 401

@@ -1,17 +1,18 @@
 """bcrypt handling and the SQL of store.py against the test stack's Postgres."""
 
+import itertools
 import secrets
-import statistics
 import threading
 import time
 import uuid
 
+import bcrypt
 import pytest
 from psycopg import errors as pg_errors
 
 from auth_app import store
 from auth_app.migrate import migrate, pending_migrations
-from auth_app.passwords import check_password, hash_password
+from auth_app.passwords import PasswordQueue, check_password, hash_password
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
 from authcore.errors import TooManyRequests
 
@@ -28,36 +29,78 @@ def test_unknown_user_check_is_false_but_still_runs_bcrypt():
 
 
 def test_unknown_user_costs_the_same_as_a_wrong_password():
-    """The dummy check is a real bcrypt at the same cost: medians within 10% at cost 10."""
+    """The dummy check is a real bcrypt at the same cost: fastest runs within 10% at cost 10.
+
+    The fastest of eleven, not the median: on a shared machine other work
+    only ever adds time, so the minimum is what the check itself costs (one
+    round of cost more or less would double or halve it).
+    """
     hashed = hash_password("correct horse", rounds=10)
     known, unknown = [], []
-    for _ in range(7):
+    for _ in range(11):
         for target, password_hash in ((known, hashed), (unknown, None)):
             started = time.perf_counter()
             assert check_password("wrong horse", password_hash, rounds=10) is False
             target.append(time.perf_counter() - started)
-    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
-    assert abs(known_median - unknown_median) <= 0.10 * max(known_median, unknown_median), (known, unknown)
+    known_best, unknown_best = min(known), min(unknown)
+    assert abs(known_best - unknown_best) <= 0.10 * max(known_best, unknown_best), (known, unknown)
 
 
-def test_a_busy_worker_refuses_a_second_bcrypt_at_once():
-    """One bcrypt at a time per worker: the next one is 429 now, not a queue."""
-    hashed = hash_password("correct horse", rounds=12)
-    started = threading.Event()
+def test_a_check_waits_for_a_busy_slot_while_the_expected_wait_is_short():
+    """A burst is served: the second check waits for the first instead of a 429."""
+    queue = PasswordQueue(slots=1, deadline=5.0)
+    hashed = hash_password("correct horse", rounds=10)
+    with queue.turn(0.0):  # measures one check
+        bcrypt.checkpw(b"correct horse", hashed.encode())
+    running = threading.Event()
+    finished = []
 
     def slow_check():
-        started.set()
-        check_password("correct horse", hashed, rounds=12)
+        with queue.turn(0.0):
+            running.set()
+            finished.append(bcrypt.checkpw(b"correct horse", hashed.encode()))
 
     worker = threading.Thread(target=slow_check)
     worker.start()
-    started.wait()
-    time.sleep(0.02)
-    with pytest.raises(TooManyRequests) as refused:
-        check_password("correct horse", hashed, rounds=12)
-    assert refused.value.headers["Retry-After"] == "1"
+    running.wait()
+    with queue.turn(0.0):
+        assert finished == [True]  # it waited for the slot, then got it
     worker.join()
-    assert check_password("correct horse", hashed, rounds=12) is True  # free again
+
+
+def test_checks_beyond_the_deadline_are_refused_at_once_with_the_wait_to_expect():
+    queue = PasswordQueue(slots=1, deadline=1.0)
+    queue._record(0.4)  # one check takes 0.4 s here
+    release = threading.Event()
+    holders = []
+
+    def hold():
+        with queue.turn(0.0):
+            release.wait(10)
+
+    for _ in range(3):  # 0, 0.4 and 0.8 s of expected wait: all admitted
+        holders.append(threading.Thread(target=hold))
+        holders[-1].start()
+        time.sleep(0.05)
+    started = time.perf_counter()
+    with pytest.raises(TooManyRequests) as refused, queue.turn(0.0):
+        pass  # 3 ahead x 0.4 s = 1.2 s > 1 s
+    assert time.perf_counter() - started < 0.1  # at once, not after waiting
+    assert refused.value.headers["Retry-After"] == "2"  # ceil(1.2)
+    release.set()
+    for holder in holders:
+        holder.join()
+    with queue.turn(0.0):
+        pass  # the queue drained: admitted again
+
+
+def test_time_already_queued_before_the_process_counts_against_the_deadline():
+    queue = PasswordQueue(slots=1, deadline=2.0)
+    queue._record(0.5)
+    with queue.turn(1.9):
+        pass  # nobody ahead: 1.9 s + 0 s
+    with queue.turn(0.0), pytest.raises(TooManyRequests), queue.turn(1.6):
+        pass  # 1.6 s already queued + 0.5 s for the check ahead > 2 s
 
 
 def test_over_long_password_never_matches_and_never_raises():
@@ -131,3 +174,28 @@ def test_prune_deletes_expired_refresh_tokens_and_old_sessions_only(conn):
     assert remaining == {recent, live}
     query = "SELECT session_id FROM refresh_tokens WHERE session_id = ANY(%s)"
     assert {row[0] for row in conn.execute(query, ([old, recent, live],))} == {live}
+
+
+def test_cutoffs_move_forward_at_least_a_millisecond_and_issue_times_never_precede_them(conn):
+    user = _user(conn)
+    before = store.token_issue_time_ms(conn, user.id)
+    cutoffs = [store.raise_tokens_valid_after(conn, user.id) for _ in range(20)]
+    # Strictly after any token issued before, even within one millisecond.
+    assert before < cutoffs[0]
+    assert all(later > earlier for earlier, later in itertools.pairwise(cutoffs))
+    # Twenty cutoffs in a row can run ahead of the clock; a token issued now is still not before them.
+    assert store.token_issue_time_ms(conn, user.id) >= cutoffs[-1]
+    stored = conn.execute("SELECT tokens_valid_after FROM users WHERE id = %s", (user.id,)).fetchone()[0]
+    assert round(stored.timestamp() * 1000) == cutoffs[-1]
+
+
+def test_a_session_of_a_user_is_found_under_a_share_lock_only_while_active(conn):
+    user = _user(conn)
+    session_id = uuid.uuid4()
+    store.insert_session(conn, session_id, user.id, new_refresh_token()[1], 3600, "ua", "127.0.0.1")
+    with conn.transaction():
+        assert store.lock_session_user_for_issuing(conn, session_id).id == user.id
+        assert store.lock_active_session(conn, session_id) is True
+    store.end_session(conn, session_id, user.id, "logout")
+    assert store.lock_active_session(conn, session_id) is False
+    assert store.lock_session_user_for_issuing(conn, uuid.uuid4()) is None
