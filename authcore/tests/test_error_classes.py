@@ -9,7 +9,7 @@ from authcore.errors import ApiError, register_error_handlers
 
 # The one code each status may carry in a body of ours (409 carries its conflict's own).
 EXPECTED_CODES = {
-    400: {"bad_request"},
+    400: {"bad_request", "reserved_header"},
     401: {"invalid_credentials", "missing_token", "invalid_token"},
     403: {"forbidden", "csrf_failed"},
     404: {"not_found"},
@@ -38,7 +38,12 @@ def _instance(cls: type[ApiError]) -> ApiError:
         return cls("username_taken", "That username is already taken.")
     if cls is errors.TooManyRequests:
         return cls(3)
-    return cls()
+    try:
+        return cls()
+    except TypeError:  # a subclass that carries extra context: its status and code are the class's
+        error = cls.__new__(cls)
+        ApiError.__init__(error)
+        return error
 
 
 def _app_raising(exc: Exception) -> Flask:
