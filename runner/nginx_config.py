@@ -51,6 +51,7 @@ def write_nginx_config(stack: StackSettings) -> Path:
         "API_UPSTREAM": f"127.0.0.1:{stack.ports['api_service']}",
         "NGINX_LISTEN": f"127.0.0.1:{stack.http_port}",
         "AUTH_RATE_LIMIT": stack.env["AUTH_RATE_LIMIT"],
+        "NGINX_STATUS_LISTEN": f"127.0.0.1:{stack.ports['nginx_status']}",
     }
     conf_d = stack.path("nginx", "conf.d")
     conf_d.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 DEFAULT_STATE_DIR = ROOT / ".state" / "local"
-SERVICES = ("postgres", "redis", "auth_service", "api_service", "nginx")
+SERVICES = ("postgres", "redis", "auth_service", "api_service", "nginx", "nginx_exporter")
+# Internal ports: the services, their metrics listeners, nginx's stub_status and its exporter.
+PORT_NAMES = (
+    "postgres", "redis", "auth_service", "api_service",
+    "auth_metrics", "api_metrics", "nginx_status", "nginx_exporter",
+)  # fmt: skip
 DB_NAME = DB_USER = "authstack"
 
 
@@ -94,11 +99,13 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
     http_port = int(env.get("HTTP_PORT") or 8080)
     ports_file = state_dir / "ports.json"
     if new_ports or not ports_file.exists():
-        ports = {name: free_port() for name in ("postgres", "redis", "auth_service", "api_service")}
+        ports = {name: free_port() for name in PORT_NAMES}
         state_dir.mkdir(parents=True, exist_ok=True)
         ports_file.write_text(json.dumps(ports))
     else:
         ports = json.loads(ports_file.read_text())
+        for name in PORT_NAMES:  # a state folder from before a port was added
+            ports.setdefault(name, free_port())
     password = env.get("POSTGRES_PASSWORD", "")
     # DATABASE_URL and REDIS_URL are always this stack's own: "set by each runner".
     env.update(

@@ -6,6 +6,7 @@ from flask import Flask
 from api_app.fast_path import MeFastPath
 from api_app.routes import bp as routes_bp
 from api_app.settings import Settings, load_settings
+from authcore import metrics
 from authcore.bearer import Authenticator
 from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
@@ -26,4 +27,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(routes_bp)
     # The hot path: a good token on GET /api/v1/me is answered before Flask.
     app.wsgi_app = MeFastPath(app.wsgi_app, authenticator)
+    metrics.instrument(app)
     return app

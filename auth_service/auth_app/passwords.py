@@ -10,29 +10,36 @@ the bound is the cores of each replica and grows as replicas are added.
 
 import functools
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import bcrypt
 
+from authcore import metrics
 from authcore.errors import TooManyRequests
 
 _bcrypt_slot = threading.BoundedSemaphore(1)
 
 
 @contextmanager
-def _bcrypt_turn() -> Iterator[None]:
+def _bcrypt_turn(operation: str) -> Iterator[None]:
+    waiting_since = time.perf_counter()
     if not _bcrypt_slot.acquire(blocking=False):
+        metrics.PASSWORD_SLOT_REFUSALS.inc()
         raise TooManyRequests(1)
+    started = time.perf_counter()
+    metrics.PASSWORD_SLOT_WAIT_SECONDS.observe(started - waiting_since)
     try:
         yield
     finally:
         _bcrypt_slot.release()
+        metrics.PASSWORD_HASH_SECONDS.labels(operation=operation).observe(time.perf_counter() - started)
 
 
 def hash_password(password: str, rounds: int) -> str:
     """A bcrypt hash of ``password`` at cost ``rounds`` (429 if this worker is busy hashing)."""
-    with _bcrypt_turn():
+    with _bcrypt_turn("hash"):
         return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
@@ -46,7 +53,7 @@ def check_password(password: str, password_hash: str | None, rounds: int) -> boo
     if len(candidate) > 72:
         candidate = b""  # bcrypt 5 raises on >72 bytes; such a password never matched
     target = (password_hash or _dummy_hash(rounds)).encode("ascii")
-    with _bcrypt_turn():
+    with _bcrypt_turn("check"):
         return bcrypt.checkpw(candidate, target) and password_hash is not None
 
 

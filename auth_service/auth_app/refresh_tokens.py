@@ -8,6 +8,8 @@ enforce single use.
 import hashlib
 import secrets
 
+from authcore import metrics
+
 PREFIX = "rt_"
 RANDOM_BYTES = 32
 # PREFIX + 43 base64url characters; anything else can't be ours.
@@ -17,6 +19,7 @@ TOKEN_LENGTH = len(PREFIX) + 43
 def new_refresh_token() -> tuple[str, bytes]:
     """A fresh refresh token and the hash to store for it."""
     token = PREFIX + secrets.token_urlsafe(RANDOM_BYTES)
+    metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
     return token, hash_refresh_token(token)
 
 

@@ -12,7 +12,7 @@ import uuid
 
 from psycopg import Connection
 
-from auth_app import store
+from auth_app import audit, store
 from authcore.revocation import RevocationList
 
 
@@ -21,6 +21,7 @@ def end_sessions(
 ) -> None:
     """End every session of the user except ``keep``, and revoke their access tokens."""
     ended = store.end_sessions_of_user(conn, user_id, reason, keep=keep)
+    audit.sessions_revoked(conn, user_id, ended, reason)
     revocations.revoke_sessions(ended)
 
 
@@ -33,7 +34,8 @@ def cut_off_user(
     next refresh issues tokens that carry the user's current roles.
     """
     if end_reason is not None:
-        store.end_sessions_of_user(conn, user_id, end_reason)
+        ended = store.end_sessions_of_user(conn, user_id, end_reason)
+        audit.sessions_revoked(conn, user_id, ended, end_reason)
     cutoff = revocations.cutoff_now()
     store.set_tokens_valid_after(conn, user_id, cutoff)
     revocations.set_user_cutoff(str(user_id), cutoff)
@@ -46,4 +48,5 @@ def end_one_session(
     if not store.end_session(conn, session_id, user_id, reason):
         return False
     revocations.revoke_sessions([str(session_id)])
+    audit.sessions_revoked(conn, user_id, [session_id], reason)
     return True

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, request
 
 from auth_app import store
 from auth_app.accounts import Accounts
+from auth_app.login_metrics import counted_login
 from auth_app.sessions import ClientInfo, Sessions
 from auth_app.validation import ROLE, require_strings, validated_signup
 from authcore.bearer import require_token
@@ -53,7 +54,8 @@ def signup():
 def login():
     """Exchange a username (or email) and password for an access and a refresh token."""
     fields = require_strings(read_json_object(request), ("username", "password"))
-    return json_response(_accounts().login(fields["username"], fields["password"], client_info()))
+    with counted_login():
+        return json_response(_accounts().login(fields["username"], fields["password"], client_info()))
 
 
 @bp.post("/refresh")

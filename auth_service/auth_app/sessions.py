@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import audit, store
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
 from auth_app.revoking import cut_off_user, end_one_session
+from authcore import metrics
 from authcore.errors import InvalidTokenError, NotFound
 from authcore.revocation import RevocationList
 from authcore.settings import TokenSettings
@@ -59,11 +60,13 @@ class Sessions:
                 client.short_user_agent,
                 client.ip,
             )
+            audit.login_succeeded(conn, user.id, session_id)
         return self._token_response(user, session_id, refresh_token)
 
     def refresh(self, presented: str, client: ClientInfo) -> dict:
         """Rotate a refresh token: a new pair, the old token dead; reuse ends the session."""
         if not looks_like_refresh_token(presented):
+            metrics.REFRESHES.labels(result="invalid").inc()
             raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
         token_hash = hash_refresh_token(presented)
         refresh_token, new_hash = new_refresh_token()
@@ -82,12 +85,15 @@ class Sessions:
                     )
                     store.delete_stale_refresh_tokens(conn, session_id)
             if user is not None:
+                metrics.REFRESHES.labels(result="rotated").inc()
                 return self._token_response(user, session_id, refresh_token)
             with conn.transaction():
                 reused_session = store.find_used_refresh_token(conn, token_hash)
                 if reused_session is not None:
                     store.end_session_by_id(conn, reused_session, "refresh_token_reuse")
+                    audit.token_reused(conn, reused_session)
                     self._revocations.revoke_sessions([str(reused_session)])
+        metrics.REFRESHES.labels(result="reuse_detected" if reused_session else "invalid").inc()
         raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
 
     def _token_response(self, user: store.User, session_id: uuid.UUID, refresh_token: str) -> dict:
@@ -135,7 +141,8 @@ class Sessions:
     def logout(self, claims: AccessClaims) -> None:
         """End the caller's current session, in Postgres and in the revocation list."""
         with self._pool.connection() as conn, conn.transaction():
-            store.end_session(conn, uuid.UUID(claims.session_id), uuid.UUID(claims.user_id), "logout")
+            ended = store.end_session(conn, uuid.UUID(claims.session_id), uuid.UUID(claims.user_id), "logout")
+            audit.sessions_revoked(conn, claims.user_id, [claims.session_id] if ended else [], "logout")
             # Revoke even if the row was already ended: a second revocation is harmless.
             self._revocations.revoke_sessions([claims.session_id])
 

@@ -73,3 +73,10 @@ def refuse_to_start(reason: str) -> None:
     """Print why on one line and stop the gunicorn master with exit code 1."""
     print(f"refusing to start: {reason}", file=sys.stderr, flush=True)
     sys.exit(1)
+
+
+def child_exit(server, worker) -> None:
+    """A worker exited: its live gauges (requests in progress, pool use) no longer count."""
+    from authcore.metrics_listener import mark_worker_dead
+
+    mark_worker_dead(worker.pid)
