@@ -5,7 +5,7 @@ import uuid
 from flask import Blueprint, current_app, g, request
 
 from auth_app import audit, audit_store
-from auth_app.validation import normalise_username
+from auth_app.validation import USERNAME, normalise_username
 from authcore.bearer import require_token
 from authcore.errors import ValidationFailed, json_response
 
@@ -14,13 +14,14 @@ DEFAULT_PAGE, MAX_PAGE = 50, 200
 OWN_EVENTS_DEFAULT, OWN_EVENTS_MAX = 20, 100
 FILTERS = frozenset({"user", "type", "since", "until", "limit", "cursor"})
 ACTION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz_")
+NOBODY = uuid.UUID(int=0)  # a user filter that matches no event
 
 
 def _limit(default: int, maximum: int) -> int:
     raw = request.args.get("limit", "")
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
         raise ValidationFailed(fields={"limit": f"must be a whole number from 1 to {maximum}"})
     return int(raw)
 
@@ -30,7 +31,11 @@ def _user_filter(conn, raw: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        return audit_store.user_id_by_name(conn, normalise_username(raw)) or uuid.UUID(int=0)
+        pass
+    name = normalise_username(raw)
+    if not USERNAME.fullmatch(name):  # no user can have it: don't ask the database
+        return NOBODY
+    return audit_store.user_id_by_name(conn, name) or NOBODY
 
 
 def _audit_filters() -> dict:
@@ -50,7 +55,7 @@ def _audit_filters() -> dict:
                 problems[name] = "must be an ISO 8601 time such as 2026-01-31T12:00:00Z"
     cursor = args.get("cursor")
     if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 19:
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
             problems["cursor"] = "must be the next_cursor of an earlier page"
         else:
             filters["before_id"] = int(cursor)

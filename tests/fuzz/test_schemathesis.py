@@ -64,6 +64,8 @@ OPERATIONS = {
     "POST /auth/logout": False,
     "POST /auth/logout-all": False,
     "GET /auth/sessions": False,
+    "GET /auth/audit": True,
+    "GET /auth/events": True,
     "DELETE /auth/sessions/{id}": True,
     "POST /auth/password": True,
     "PUT /auth/users/{username}/roles/{role}": True,
@@ -86,6 +88,7 @@ ADMIN_OPERATIONS = {
     "DELETE /auth/users/{username}/roles/{role}",
     "POST /auth/users/{username}/disable",
     "GET /api/v1/admin",
+    "GET /auth/audit",
 }
 # Each call ends the caller's session (or all of them): a fresh login per call.
 SESSION_ENDING_OPERATIONS = {"POST /auth/logout", "POST /auth/logout-all"}
