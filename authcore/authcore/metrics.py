@@ -41,7 +41,13 @@ def _settle_multiproc_dir() -> None:
 
 _settle_multiproc_dir()
 
-from prometheus_client import Counter, Gauge, Histogram  # noqa: E402  (the folder must be settled first)
+from prometheus_client import Counter, Gauge, Histogram, values  # noqa: E402  (the folder must be settled first)
+
+if not getattr(values.ValueClass, "_multiprocess", False):
+    # Something imported prometheus_client before the folder was settled (a
+    # test plugin, say): choose the value class again, or every worker would
+    # count on its own and the master would serve nothing.
+    values.ValueClass = values.get_value_class()
 
 PREFIX = "authstack_"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
