@@ -10,6 +10,7 @@ from authcore import metrics
 from authcore.bearer import Authenticator
 from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
+from authcore.refusals import log_refused_authorisations
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessTokenVerifier
 
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["authenticator"] = authenticator
     app.register_blueprint(routes_bp)
+    log_refused_authorisations(app)
     # The hot path: a good token on GET /api/v1/me is answered before Flask.
     app.wsgi_app = MeFastPath(app.wsgi_app, authenticator)
     metrics.instrument(app)
