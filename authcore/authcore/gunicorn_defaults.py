@@ -73,7 +73,8 @@ class JsonAwareLogger(glogging.Logger):
             return  # on_starting refuses the setting with a clear line
         if log_format == "json":
             # "auth_app:create_app()" -> "auth_service", as the app's own lines say.
-            service = cfg.default_proc_name.split(":")[0].split(".")[0].replace("_app", "_service")
+            app_name = cfg.wsgi_app or cfg.default_proc_name
+            service = app_name.split(":")[0].split(".")[0].replace("_app", "_service")
             for handler in self.error_log.handlers:
                 handler.setFormatter(JsonFormatter(service))
 
