@@ -8,8 +8,6 @@ enforce single use.
 import hashlib
 import secrets
 
-from authcore import metrics
-
 PREFIX = "rt_"
 RANDOM_BYTES = 32
 # PREFIX + 43 base64url characters; anything else can't be ours.
@@ -19,7 +17,6 @@ TOKEN_LENGTH = len(PREFIX) + 43
 def new_refresh_token() -> tuple[str, bytes]:
     """A fresh refresh token and the hash to store for it."""
     token = PREFIX + secrets.token_urlsafe(RANDOM_BYTES)
-    metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
     return token, hash_refresh_token(token)
 
 

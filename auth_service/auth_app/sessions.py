@@ -97,6 +97,7 @@ class Sessions:
         raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
 
     def _token_response(self, user: store.User, session_id: uuid.UUID, refresh_token: str) -> dict:
+        metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
         access_token, _ = issue_access_token(
             self._tokens,
             user_id=str(user.id),

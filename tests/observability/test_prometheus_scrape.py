@@ -25,6 +25,7 @@ EXPECTED_INCREASE = {
     'sum(authstack_audit_events_total{action="authn_token_reuse"})': 1,
     'sum(authstack_audit_events_total{action="authn_login_fail"})': 1,
     'sum(authstack_tokens_issued_total{job="auth_service",kind="access"})': LOGINS + 1,
+    'sum(authstack_tokens_issued_total{kind="refresh"})': LOGINS + 1,
     'sum(authstack_http_requests_total{job="auth_service",route="/auth/login",status="200"})': LOGINS,
     'sum(authstack_http_requests_total{job="auth_service",route="/auth/login",status="401"})': 1,
     'sum(authstack_http_requests_total{job="auth_service",route="/auth/logout",status="204"})': 1,
