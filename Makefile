@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 SETTINGS := HTTP_PORT STATE_DIR JWT_SECRET JWT_KEYS JWT_ISSUER JWT_AUDIENCE ACCESS_TOKEN_TTL \
 	REFRESH_TOKEN_TTL BCRYPT_ROUNDS AUTH_RATE_LIMIT LOGIN_MAX_FAILURES POSTGRES_PASSWORD LOG_LEVEL \
 	APP_UPSTREAM APP_PREFIX APP_ROLE \
-	PASSWORD_QUEUE_DEADLINE
+	PASSWORD_QUEUE_DEADLINE \
+	LOG_FORMAT AUDIT_RETENTION_DAYS
 $(foreach v,$(SETTINGS),$(if $(filter command line,$(origin $(v))),$(eval export $(v))))
 
 .DEFAULT_GOAL := help
@@ -20,12 +21,14 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## install the system packages the stack and its tests need (postgresql, redis-server, nginx, chromium), if missing
+deps: ## install the system packages the stack and its tests need (postgresql, redis-server, nginx, chromium, prometheus and its nginx exporter), if missing
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v prometheus-nginx-exporter >/dev/null || missing="$$missing prometheus-nginx-exporter"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install$$missing" >&2; exit 1; fi; \
@@ -97,7 +100,7 @@ unit: venv ## the tests that need no running stack (starts nothing; a few second
 		$(VENV)/bin/pytest -q -p no:cacheprovider authcore/tests auth_service/tests api_service/tests
 
 .PHONY: test
-test: deps venv lint compose-lint ## lint (code, compose file, Dockerfiles), then unit and integration tests against a fresh throw-away stack
+test: deps venv lint compose-lint rules-test ## lint (code, compose file, Dockerfiles), alert rules, then unit and integration tests against a fresh throw-away stack
 	PATH="/usr/sbin:$$PATH" $(PY) -m runner.test_run $(PYTEST_ARGS)
 
 -include mk/*.mk

@@ -54,6 +54,8 @@ TARGETS = {
     "login_over_bcrypt": 0.9,
     "me_storm_over_me": 0.6,
     "idle_memory_mb": 300.0,
+    # Metrics may cost at most 5 % of /me throughput.
+    "me_over_me_without_metrics": 0.95,
 }
 
 
@@ -123,6 +125,7 @@ def measure_throughput(stack, apps, token_file: Path, stack_pids) -> tuple[dict,
         "protected": (stack.base_url, "/api/v1/example/hello", token_file),
         "gateway": (stack.base_url, "/app/whoami", token_file),
         "peer": (apps.base_url, "/peer/api/v1/me", token_file),
+        "me_without_metrics": (apps.base_url, "/nometrics/v1/me", token_file),
     }
     log("warm-up")
     for base_url, path, tokens in rows.values():
@@ -262,6 +265,7 @@ def report(results: dict) -> str:
         "protected": "GET /api/v1/example/hello (your route)",
         "gateway": "GET /app/whoami (gateway, no-op upstream)",
         "peer": "peer: flask-jwt-extended + Redis blocklist",
+        "me_without_metrics": "GET /api/v1/me, every metric a no-op",
     }
     for key, label in names.items():
         c16, c64 = http[key]["c16"], http[key]["c64"]
@@ -339,6 +343,10 @@ def targets(results: dict) -> dict:
             storm["accepted_alone_max_s"], password_queue_deadline() + (logins["one_check_s"] or 0)
         ),
         "p99_me_c64_ms": http["me"]["c64"]["p99_ms"],
+        # Both through nginx on the same machine: the price of the metrics alone.
+        "me_over_me_without_metrics": paired(
+            http["me"]["c64"]["rounds_rps"], http["me_without_metrics"]["c64"]["rounds_rps"]
+        ),
         "idle_memory_mb": memory["idle_pss_mb"],
     }
     rules = {**TARGETS, "accepted_wait_over_bound": 1.0}

@@ -4,8 +4,9 @@ The stack is started exactly as `make up` starts one (runner.cmd_up), in its
 own state folder on free ports. Beside it the bench adds what production
 never has: a second nginx ``server`` on another port (rendered from the
 stack's own server block, so every directive is the same) with a
-``return 200`` location, and two gunicorn programs with the stack's worker
-settings: the Python ceilings and the flask-jwt-extended peer.
+``return 200`` location, and three gunicorn programs with the stack's worker
+settings: the Python ceilings, the flask-jwt-extended peer, and api_service
+itself with every metric a no-op (``METRICS_ENABLED=0``), to price the metrics.
 """
 
 import dataclasses
@@ -134,6 +135,7 @@ def bench_server_config(stack: StackSettings, port: int, upstreams: dict[str, in
         "    location = /bench/nginx { return 200 '{}'; }\n"
         "    location /bench/ { proxy_pass http://bench_ceilings; }\n"
         "    location /peer/ { proxy_pass http://bench_peer; }\n"
+        "    location /nometrics/ { proxy_pass http://bench_nometrics/api/; }\n"
     )
     server = server.replace("    server_name _;\n", "    server_name _;\n" + locations, 1)
     blocks = [
@@ -150,7 +152,8 @@ def bench_server_config(stack: StackSettings, port: int, upstreams: dict[str, in
 
 
 def _gunicorn(stack: StackSettings, app: str, port: int, extra_env: dict[str, str]) -> subprocess.Popen:
-    log = stack.path("logs", f"bench-{app.split('.')[1].split(':')[0]}.log").open("ab")
+    name = app.split(":")[0].rsplit(".", 1)[-1]
+    log = stack.path("logs", f"bench-{name}.log").open("ab")
     return subprocess.Popen(
         [str(supervisor.VENV_BIN / "gunicorn"), "-c", str(BENCH_DIR / "gunicorn_bench.conf.py")],
         env={**stack.env, **extra_env, "BIND": f"127.0.0.1:{port}", "BENCH_APP": app},
@@ -164,7 +167,7 @@ def _gunicorn(stack: StackSettings, app: str, port: int, extra_env: dict[str, st
 def start_bench_apps(stack: StackSettings) -> BenchApps:
     """Start the ceilings and the peer, add the bench server to nginx, wait until they answer."""
     _kid, _, secret = stack.env["JWT_KEYS"].split(",")[0].partition(":")
-    ports = {"bench_ceilings": free_port(), "bench_peer": free_port()}
+    ports = {"bench_ceilings": free_port(), "bench_peer": free_port(), "bench_nometrics": free_port()}
     peer_env = {
         "PEER_JWT_SECRET": secret,
         "PEER_JWT_ISSUER": stack.env.get("JWT_ISSUER") or DEFAULT_ISSUER,
@@ -173,11 +176,14 @@ def start_bench_apps(stack: StackSettings) -> BenchApps:
     apps = BenchApps(port=free_port(), processes=[])
     apps.processes.append(_gunicorn(stack, "bench.ceiling_app:app", ports["bench_ceilings"], {}))
     apps.processes.append(_gunicorn(stack, "bench.peer_app:app", ports["bench_peer"], peer_env))
+    apps.processes.append(
+        _gunicorn(stack, "api_app:create_app()", ports["bench_nometrics"], {"METRICS_ENABLED": "0"})
+    )
     conf = stack.path("nginx", "conf.d", "bench.conf")
     conf.write_text(bench_server_config(stack, apps.port, ports))
     reload_nginx(stack)
     deadline = time.monotonic() + 30
-    for path in ("/bench/nginx", "/bench/wsgi", "/bench/flask"):
+    for path in ("/bench/nginx", "/bench/wsgi", "/bench/flask", "/nometrics/healthz"):
         while True:
             try:
                 if requests.get(apps.base_url + path, timeout=2).status_code == 200:

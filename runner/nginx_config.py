@@ -70,6 +70,7 @@ def write_nginx_config(stack: StackSettings) -> Path:
         "AUTH_RATE_LIMIT": stack.env["AUTH_RATE_LIMIT"],
         "WEB_ROOT": str(WEB_ROOT),
         **gateway_values(stack.env),
+        "NGINX_STATUS_LISTEN": f"127.0.0.1:{stack.ports['nginx_status']}",
     }
     conf_d = stack.path("nginx", "conf.d")
     conf_d.mkdir(parents=True, exist_ok=True)

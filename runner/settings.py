@@ -16,9 +16,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 DEFAULT_STATE_DIR = ROOT / ".state" / "local"
-SERVICES = ("postgres", "redis", "auth_service", "api_service", "whoami", "nginx")
-# Programs listening on an internal port of their own.
-PORT_NAMES = ("postgres", "redis", "auth_service", "api_service", "whoami")
+SERVICES = ("postgres", "redis", "auth_service", "api_service", "whoami", "nginx", "nginx_exporter")
+# Internal ports: the services, their metrics listeners, nginx's stub_status and its exporter.
+PORT_NAMES = (
+    "postgres", "redis", "auth_service", "api_service", "whoami",
+    "auth_metrics", "api_metrics", "nginx_status", "nginx_exporter",
+)  # fmt: skip
 DB_NAME = DB_USER = "authstack"
 
 

@@ -6,6 +6,7 @@ Programs inherit supervisord's environment, which is the stack's settings
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ from runner.settings import ROOT, StackSettings
 
 VENV_BIN = Path(sys.executable).parent
 # Started by the runner once migrations ran, in this order.
-SERVICES_AFTER_MIGRATION = ("auth_service", "api_service", "whoami", "nginx")
+SERVICES_AFTER_MIGRATION = ("auth_service", "api_service", "whoami", "nginx", "nginx_exporter")
+METRICS_PORT_NAMES = {"auth_service": "auth_metrics", "api_service": "api_metrics"}
 
 
 def _program(name: str, command: list[str], stack: StackSettings, **extra: str) -> str:
@@ -46,6 +48,7 @@ def write_config(stack: StackSettings) -> Path:
     pg_data = datastores.prepare_postgres(stack)
     redis_data = datastores.prepare_redis(stack)
     pg_user, redis_user = datastores.service_user("postgres"), datastores.service_user("redis")
+    exporter_user = datastores.service_user("prometheus")
     nginx_conf = write_nginx_config(stack)
     gunicorn = str(VENV_BIN / "gunicorn")
     sections = [
@@ -79,7 +82,9 @@ def write_config(stack: StackSettings) -> Path:
                 [gunicorn, "-c", "gunicorn.conf.py"],
                 stack,
                 directory=str(ROOT / service),
-                environment=f'BIND="127.0.0.1:{stack.ports[service]}"',
+                environment=f'BIND="127.0.0.1:{stack.ports[service]}",'
+                f'METRICS_PORT="{stack.ports[METRICS_PORT_NAMES[service]]}",'
+                f'PROMETHEUS_MULTIPROC_DIR="{stack.path("metrics", service)}"',
                 autostart="false",
                 stopsignal="TERM",
             )
@@ -104,6 +109,21 @@ def write_config(stack: StackSettings) -> Path:
             stopsignal="QUIT",  # graceful: finish requests in flight
         )
     )
+    # Debian's prometheus-nginx-exporter: nginx's stub_status as Prometheus metrics.
+    sections.append(
+        _program(
+            "nginx_exporter",
+            [
+                shutil.which("prometheus-nginx-exporter") or "prometheus-nginx-exporter",
+                "-nginx.scrape-uri", f"http://127.0.0.1:{stack.ports['nginx_status']}/stub_status",
+                "-web.listen-address", f"127.0.0.1:{stack.ports['nginx_exporter']}",
+                "-nginx.retries", "10",
+            ],
+            stack,
+            autostart="false",
+            **({"user": exporter_user.pw_name} if exporter_user else {}),
+        )
+    )  # fmt: skip
     conf = stack.path("supervisord.conf")
     conf.write_text("\n".join(sections))
     conf.chmod(0o600)

@@ -65,6 +65,15 @@ def main(pytest_args: list[str]) -> int:
             STACK_RUN_FLAG: "1",
             # How the fault tests stop, stall and kill parts of this stack.
             "STACK_CONTROL": f"{supervisor.VENV_BIN / 'python'} -m runner",
+            # Where tests/observability's Prometheus scrapes: job=host:port of each internal listener.
+            "METRICS_TARGETS": ",".join(
+                f"{job}=127.0.0.1:{stack.ports[port]}"
+                for job, port in (
+                    ("auth_service", "auth_metrics"),
+                    ("api_service", "api_metrics"),
+                    ("nginx", "nginx_exporter"),
+                )
+            ),
         }
         # TEST_PATHS in the environment narrows the run (make fuzz runs only the fuzzers).
         paths = os.environ.get("TEST_PATHS", "").split() or TEST_PATHS

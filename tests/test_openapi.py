@@ -629,3 +629,28 @@ def test_undocumented_paths_are_404(api, spec, path, method):
     assert path not in spec.document["paths"]
     body = assert_error(api.request(method, path, json={}), 404, "not_found")
     spec.validate(body, "/components/responses/NotFound/content/application~1json/schema")
+
+
+# --- the audit trail ------------------------------------------------------------------------------
+
+
+@exercises("listAuditEvents")
+def test_audit_trail(api, spec, admin, logged_in):
+    path = "/auth/audit"
+    page = spec.check("get", path, api.get(path, token=admin["access_token"], params={"limit": 2}), 200)
+    assert len(page["events"]) == 2 and page["next_cursor"] is not None
+    params = {"user": logged_in["username"], "type": "authn_login_success", "cursor": page["next_cursor"]}
+    spec.check("get", path, api.get(path, token=admin["access_token"], params=params), 200)
+    normal = api.get(path, token=logged_in["access_token"])
+    assert spec.check("get", path, normal, 403)["error"] == "forbidden"
+    bad = api.get(path, token=admin["access_token"], params={"since": "soon"})
+    assert "since" in spec.check("get", path, bad, 422)["fields"]
+
+
+@exercises("listOwnEvents")
+def test_own_events(api, spec, logged_in):
+    path = "/auth/events"
+    body = spec.check("get", path, api.get(path, token=logged_in["access_token"]), 200)
+    assert body["events"][0]["action"] == "session_created"
+    bad = api.get(path, token=logged_in["access_token"], params={"limit": "0"})
+    assert "limit" in spec.check("get", path, bad, 422)["fields"]

@@ -8,9 +8,11 @@ from api_app.gateway import GatewayVerify
 from api_app.routes import bp as routes_bp
 from api_app.settings import Settings, load_settings
 from api_app.your_routes import bp as your_routes_bp
+from authcore import metrics
 from authcore.bearer import Authenticator
 from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
+from authcore.refusals import log_refused_authorisations
 from authcore.revocation import RevocationList
 from authcore.token_cache import VerifiedTokenCache
 from authcore.tokens import AccessTokenVerifier
@@ -32,4 +34,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     # thin, and the gateway's verify endpoint (nginx's auth_request).
     app.wsgi_app = ThinDispatch(app.wsgi_app, thin_routes(app), authenticator)
     app.wsgi_app = GatewayVerify(app.wsgi_app, authenticator)
+    log_refused_authorisations(app)
+    metrics.instrument(app)
     return app

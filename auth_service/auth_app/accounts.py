@@ -9,13 +9,14 @@ import uuid
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import audit, store
 from auth_app.passwords import check_password, hash_cost, hash_password
 from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions
 from auth_app.settings import Settings
 from auth_app.throttle import LoginThrottle
 from auth_app.validation import normalise_username, password_problem
+from authcore import metrics
 from authcore.errors import Conflict, InvalidCredentials, NotFound, TooManyRequests, ValidationFailed
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims
@@ -42,9 +43,12 @@ class Accounts:
         """Create a user from validated fields; 409 if the name or email is taken."""
         password_hash = hash_password(password, self._settings.bcrypt_rounds)
         try:
-            with self._pool.connection() as conn:
-                return store.insert_user(conn, username, email, password_hash)
+            with self._pool.connection() as conn, conn.transaction():
+                user = store.insert_user(conn, username, email, password_hash)
+                audit.record(conn, "user_created", actor=user.id, target=user.id)
+            return user
         except pg_errors.UniqueViolation as exc:
+            metrics.SIGNUPS.labels(result="taken").inc()
             taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
 
@@ -71,6 +75,7 @@ class Accounts:
         )
         if user is None or not password_ok or user.disabled_at is not None:
             self._throttle.record_failure(throttle_key)
+            audit.login_failed(self._pool, user, password_ok)
             raise InvalidCredentials()
         # Opening the session reads the user again under a lock: a disable or
         # password change that landed while bcrypt ran refuses this login.
@@ -81,6 +86,7 @@ class Accounts:
             # fails) or another login's rehash (same password, new cost).
             user = changed.current
             if not check_password(password, user.password_hash, self._settings.bcrypt_rounds):
+                audit.login_failed(self._pool, user, False)
                 raise InvalidCredentials() from None
             response = self._sessions.open(user, client)
         self._throttle.record_success(throttle_key)
@@ -105,6 +111,7 @@ class Accounts:
     def _refuse_if_throttled(self, throttle_key: str) -> None:
         wait = self._throttle.retry_after(throttle_key)
         if wait:
+            audit.login_locked(self._pool, throttle_key, wait)
             raise TooManyRequests(wait, "Too many failed attempts for this account; retry later.")
 
     def change_password(self, claims: AccessClaims, current: str, new: str) -> None:
@@ -125,6 +132,7 @@ class Accounts:
                 user = store.find_user_by_id(conn, user_id)
             if user is None or not check_password(current, user.password_hash, self._settings.bcrypt_rounds):
                 self._throttle.record_failure(throttle_key)
+                audit.record_alone(self._pool, "authn_password_change", result=audit.FAILURE, target=user_id)
                 raise ValidationFailed(fields={"current_password": "is incorrect"})
             new_hash = hash_password(new, self._settings.bcrypt_rounds)
             with self._pool.connection() as conn, conn.transaction():
@@ -132,6 +140,7 @@ class Accounts:
                 locked = lock_user(conn, user_id)
                 if locked is not None and locked.password_hash == user.password_hash:
                     store.set_password_hash(conn, user_id, new_hash)
+                    audit.record(conn, "authn_password_change", target=user_id, session=claims.session_id)
                     keep = uuid.UUID(claims.session_id)
                     end_all_sessions(conn, self._revocations, user_id, "password_changed", keep=keep)
                     return
@@ -143,6 +152,7 @@ class Accounts:
             user = self._locked_user(conn, username)
             if role not in user.roles:
                 store.set_roles(conn, user.id, [*user.roles, role])
+                audit.record(conn, "authz_change", target=user.id, details={"role": role, "granted": True})
 
     def revoke_role(self, username: str, role: str) -> None:
         """Take a role away (idempotent); tokens carrying it stop working at once."""
@@ -150,6 +160,7 @@ class Accounts:
             user = self._locked_user(conn, username)
             if role in user.roles:
                 store.set_roles(conn, user.id, [r for r in user.roles if r != role])
+                audit.record(conn, "authz_change", target=user.id, details={"role": role, "granted": False})
                 # The tokens in hand still list the role: cut them off, so the
                 # next request must refresh and gets tokens without it.
                 cut_off_user(conn, self._revocations, user.id)
@@ -159,6 +170,7 @@ class Accounts:
         with self._pool.connection() as conn, conn.transaction():
             user = self._locked_user(conn, username)
             store.disable_user(conn, user.id)
+            audit.record(conn, "user_disabled", target=user.id)
             end_all_sessions(conn, self._revocations, user.id, "user_disabled")
             cut_off_user(conn, self._revocations, user.id)
 

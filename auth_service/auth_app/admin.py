@@ -11,7 +11,7 @@ import sys
 import psycopg
 from psycopg import errors as pg_errors
 
-from auth_app import store
+from auth_app import audit, store
 from auth_app.passwords import hash_password
 from auth_app.validation import validated_signup
 from authcore.errors import ValidationFailed
@@ -47,9 +47,11 @@ def main(argv: list[str]) -> int:
     try:
         with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
             password_hash = hash_password(fields["password"], rounds)
-            user = store.insert_user(
-                conn, fields["username"], fields["email"], password_hash, roles=("admin",)
-            )
+            with conn.transaction():
+                user = store.insert_user(
+                    conn, fields["username"], fields["email"], password_hash, roles=("admin",)
+                )
+                audit.record(conn, "user_created", target=user.id, details={"roles": ["admin"]})
     except pg_errors.UniqueViolation:
         print("error: that username or email is taken", file=sys.stderr)
         return 1

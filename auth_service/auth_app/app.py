@@ -5,8 +5,9 @@ import psycopg_pool
 import redis
 from flask import Flask
 
-from auth_app import passwords
+from auth_app import audit, passwords
 from auth_app.accounts import Accounts
+from auth_app.audit_routes import bp as audit_bp
 from auth_app.db import open_pool
 from auth_app.housekeeping import start_housekeeping
 from auth_app.revocation_rebuild import start_rebuild_watcher
@@ -15,6 +16,7 @@ from auth_app.routes import docs as docs_bp
 from auth_app.sessions import Sessions
 from auth_app.settings import Settings, load_settings
 from auth_app.throttle import LoginThrottle
+from authcore import metrics
 from authcore.bearer import Authenticator
 from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
@@ -49,7 +51,11 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     )
     app.register_blueprint(routes_bp)
     app.register_blueprint(docs_bp)
+    app.register_blueprint(audit_bp)
+    audit.init_app(app)
     if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)
-        start_housekeeping(pool)
+        start_housekeeping(pool, settings.audit_retention_days)
+        metrics.start_sampler(metrics.pool_sampler(pool))
+    metrics.instrument(app)
     return app

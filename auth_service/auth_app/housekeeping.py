@@ -1,4 +1,4 @@
-"""Keeping the tables small: expired refresh tokens and old sessions are deleted.
+"""Keeping the tables small: expired refresh tokens, old sessions and old audit events are deleted.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -10,7 +10,7 @@ import time
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import audit_store, store
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 600
@@ -18,21 +18,25 @@ PRUNE_EVERY_SECONDS = 600
 KEEP_ENDED_SESSIONS_SECONDS = 7 * 24 * 3600
 
 
-def prune_once(pool: ConnectionPool) -> tuple[int, int]:
-    """Run one pruning pass; (refresh tokens, sessions) deleted."""
+def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int]:
+    """Run one pruning pass; (refresh tokens, sessions, audit events) deleted.
+
+    Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS).
+    """
     with pool.connection() as conn:
-        return store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS)
+        tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS)
+        return tokens, sessions, audit_store.prune_events(conn, audit_retention_days)
 
 
-def start_housekeeping(pool: ConnectionPool) -> None:
+def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) -> None:
     """Start the daemon thread that prunes every ``PRUNE_EVERY_SECONDS``."""
 
     def loop() -> None:
         while True:
             time.sleep(PRUNE_EVERY_SECONDS)
             try:
-                tokens, sessions = prune_once(pool)
-                log.info("pruned %d expired refresh tokens, %d old sessions", tokens, sessions)
+                pruned = prune_once(pool, audit_retention_days)
+                log.info("pruned %d expired refresh tokens, %d old sessions, %d old audit events", *pruned)
             except Exception as exc:  # Postgres down: try again next round
                 log.warning("pruning failed: %s", type(exc).__name__)
 

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 import bcrypt
 
 from auth_app.request_timing import seconds_queued
+from authcore import metrics
 from authcore.errors import TooManyRequests
 
 DEFAULT_DEADLINE_SECONDS = 2.0
@@ -48,24 +49,31 @@ class PasswordQueue:
         return ahead * (self._mean or 0.0) / self._slots
 
     @contextmanager
-    def turn(self, queued_before: float) -> Iterator[None]:
+    def turn(self, queued_before: float, operation: str = "check") -> Iterator[None]:
         """Wait for a bcrypt slot, or raise 429 if the wait would pass the deadline.
 
-        ``queued_before``: seconds the request already waited before it got here.
+        ``queued_before``: seconds the request already waited before it got here;
+        ``operation`` (hash or check) labels the time it took in the metrics.
         """
         with self._lock:
             wait = self.expected_wait(self._queued)
             if queued_before + wait > self.deadline:
+                metrics.PASSWORD_SLOT_REFUSALS.inc()
                 raise TooManyRequests(max(1, math.ceil(wait)))
             self._queued += 1
         try:
+            waiting_since = time.perf_counter()
             # The estimate can be wrong (a sudden load): never wait far past the deadline.
             if not self._turn.acquire(timeout=self.deadline + (self._mean or 0.0)):
+                metrics.PASSWORD_SLOT_REFUSALS.inc()
                 raise TooManyRequests(max(1, math.ceil(self.expected_wait(self._queued))))
             try:
                 started = time.perf_counter()
+                metrics.PASSWORD_SLOT_WAIT_SECONDS.observe(started - waiting_since)
                 yield
-                self._record(time.perf_counter() - started)
+                elapsed = time.perf_counter() - started
+                self._record(elapsed)
+                metrics.PASSWORD_HASH_SECONDS.labels(operation=operation).observe(elapsed)
             finally:
                 self._turn.release()
         finally:
@@ -87,7 +95,7 @@ def configure(deadline: float) -> None:
 
 def hash_password(password: str, rounds: int) -> str:
     """A bcrypt hash of ``password`` at cost ``rounds`` (429 if the queue is too long)."""
-    with queue.turn(seconds_queued()):
+    with queue.turn(seconds_queued(), "hash"):
         return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds)).decode("ascii")
 
 
@@ -101,7 +109,7 @@ def check_password(password: str, password_hash: str | None, rounds: int) -> boo
     if len(candidate) > 72:
         candidate = b""  # bcrypt 5 raises on >72 bytes; such a password never matched
     target = (password_hash or _dummy_hash(rounds)).encode("ascii")
-    with queue.turn(seconds_queued()):
+    with queue.turn(seconds_queued(), "check"):
         return bcrypt.checkpw(candidate, target) and password_hash is not None
 
 

@@ -21,6 +21,7 @@ from psycopg_pool import ConnectionPool
 from auth_app import store
 from auth_app.db import open_pool
 from auth_app.settings import load_settings
+from authcore import metrics
 from authcore.redis_client import make_redis
 from authcore.revocation import RevocationList, entry_ttl
 from authcore.settings import SettingsError, TokenSettings
@@ -45,6 +46,7 @@ def rebuild(pool: ConnectionPool, revocations: RevocationList, tokens: TokenSett
         if ttl > 0:
             revocations.set_user_cutoff(user_id, cutoff, ttl)
     revocations.mark_ready()
+    metrics.REVOCATION_REBUILDS.labels(result="ok").inc()
     return len(sessions), len(cutoffs)
 
 
@@ -61,6 +63,7 @@ def start_rebuild_watcher(pool: ConnectionPool, revocations: RevocationList, tok
                     log.info("revocation list rebuilt: %d sessions, %d user cutoffs", *written)
                     seen_run_id = run_id
             except Exception as exc:  # Redis or Postgres down: try again next round
+                metrics.REVOCATION_REBUILDS.labels(result="failed").inc()
                 log.debug("revocation watcher: %s", type(exc).__name__)
             time.sleep(WATCH_INTERVAL_SECONDS)
 

@@ -19,7 +19,7 @@ import uuid
 
 from psycopg import Connection
 
-from auth_app import store
+from auth_app import audit, store
 from authcore.revocation import RevocationList
 
 
@@ -37,7 +37,9 @@ def end_all_sessions(
 ) -> None:
     """End every session of the user (but ``keep``) and revoke each one's tokens by id."""
     lock_user(conn, user_id)
-    revocations.revoke_sessions(store.end_sessions_of_user(conn, user_id, reason, keep=keep))
+    ended = store.end_sessions_of_user(conn, user_id, reason, keep=keep)
+    audit.sessions_revoked(conn, user_id, ended, reason)
+    revocations.revoke_sessions(ended)
 
 
 def cut_off_user(conn: Connection, revocations: RevocationList, user_id: uuid.UUID) -> None:
@@ -58,6 +60,7 @@ def end_session(
     lock_user(conn, user_id)
     if not store.end_session(conn, session_id, user_id, reason):
         return False
+    audit.sessions_revoked(conn, user_id, [session_id], reason)
     revocations.revoke_sessions([str(session_id)])
     return True
 
@@ -65,7 +68,8 @@ def end_session(
 def log_out(conn: Connection, revocations: RevocationList, session_id: uuid.UUID, user_id: uuid.UUID) -> None:
     """End the caller's session; revoke its tokens even if it had already ended (harmless twice)."""
     lock_user(conn, user_id)
-    store.end_session(conn, session_id, user_id, "logout")
+    if store.end_session(conn, session_id, user_id, "logout"):
+        audit.sessions_revoked(conn, user_id, [session_id], "logout")
     revocations.revoke_sessions([str(session_id)])
 
 
@@ -77,5 +81,6 @@ def end_reused_session(conn: Connection, revocations: RevocationList, token_hash
     session_id, user_id = found
     lock_user(conn, user_id)
     store.end_session_by_id(conn, session_id, "refresh_token_reuse")
+    audit.token_reused(conn, session_id)
     revocations.revoke_sessions([str(session_id)])
     return True

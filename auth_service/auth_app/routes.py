@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, request
 
 from auth_app import browser_cookies, store
 from auth_app.accounts import Accounts
+from auth_app.login_metrics import counted_login
 from auth_app.sessions import ClientInfo, Sessions
 from auth_app.validation import ROLE, require_strings, validated_signup
 from authcore.bearer import require_token
@@ -54,7 +55,8 @@ def login():
     """Exchange a username (or email) and password for an access and a refresh token."""
     cookie_mode = browser_cookies.cookie_mode(request)
     fields = require_strings(read_json_object(request), ("username", "password"))
-    tokens = _accounts().login(fields["username"], fields["password"], client_info())
+    with counted_login():
+        tokens = _accounts().login(fields["username"], fields["password"], client_info())
     return browser_cookies.token_response(tokens, request) if cookie_mode else json_response(tokens)
 
 

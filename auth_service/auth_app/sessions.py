@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import audit, store
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
 from auth_app.revoking import cut_off_user, end_all_sessions, end_reused_session, end_session, log_out
+from authcore import metrics
 from authcore.errors import InvalidCredentials, InvalidTokenError, NotFound
 from authcore.revocation import RevocationList
 from authcore.settings import TokenSettings
@@ -78,12 +79,14 @@ class Sessions:
                 client.short_user_agent,
                 client.ip,
             )
+            audit.login_succeeded(conn, user.id, session_id)
             issued_ms = store.token_issue_time_ms(conn, user.id)
         return self._token_response(user, session_id, refresh_token, issued_ms)
 
     def refresh(self, presented: str, client: ClientInfo) -> dict:
         """Rotate a refresh token: a new pair, the old token dead; reuse ends the session."""
         if not looks_like_refresh_token(presented):
+            metrics.REFRESHES.labels(result="invalid").inc()
             raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
         token_hash = hash_refresh_token(presented)
         refresh_token, new_hash = new_refresh_token()
@@ -93,10 +96,13 @@ class Sessions:
                 issued = self._rotate(conn, session_id, new_hash, client) if session_id else None
             if issued is not None:
                 user, issued_ms = issued
+                metrics.REFRESHES.labels(result="rotated").inc()
                 return self._token_response(user, session_id, refresh_token, issued_ms)
+            reused = False
             if session_id is None:
                 with conn.transaction():
-                    end_reused_session(conn, self._revocations, token_hash)
+                    reused = end_reused_session(conn, self._revocations, token_hash)
+        metrics.REFRESHES.labels(result="reuse_detected" if reused else "invalid").inc()
         raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
 
     def _rotate(
@@ -119,6 +125,7 @@ class Sessions:
     def _token_response(
         self, user: store.User, session_id: uuid.UUID, refresh_token: str, issued_ms: int
     ) -> dict:
+        metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
         access_token, _ = issue_access_token(
             self._tokens,
             user_id=str(user.id),

@@ -17,6 +17,7 @@ class Settings:
     bcrypt_rounds: int
     login_max_failures: int
     log_level: str
+    audit_retention_days: int
     password_queue_deadline: float = 2.0
 
 
@@ -30,6 +31,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bcrypt_rounds=read_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
         login_max_failures=read_int(env, "LOGIN_MAX_FAILURES", 5, 1, 1000),
         log_level=read_str(env, "LOG_LEVEL", "INFO"),
+        audit_retention_days=read_int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
         password_queue_deadline=read_seconds(env, "PASSWORD_QUEUE_DEADLINE", 2.0, 0.0, 30.0),
     )
 

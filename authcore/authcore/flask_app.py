@@ -12,7 +12,8 @@ MAX_BODY_BYTES = 64 * 1024
 
 def base_app(import_name: str, log_level: str, unavailable_errors: tuple[type[Exception], ...]) -> Flask:
     """A Flask app with the stack's shared behaviour; the service adds its routes."""
-    configure_logging(log_level)
+    # "auth_app.app" -> "auth_service": the name the logs and metrics use.
+    configure_logging(log_level, import_name.split(".")[0].replace("_app", "_service"))
     app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     # No browser calls these APIs cross-origin (no CORS), so an automatic

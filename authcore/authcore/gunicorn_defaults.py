@@ -10,8 +10,9 @@ import os
 import sys
 
 import orjson
-from gunicorn import util
+from gunicorn import glogging, util
 
+from authcore.logging_json import JsonFormatter, read_log_format
 from authcore.settings import SettingsError
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
@@ -56,6 +57,31 @@ def _json_write_error(sock, status_int: int, reason: str, mesg: str) -> None:
 util.write_error = _json_write_error
 
 
+class JsonAwareLogger(glogging.Logger):
+    """gunicorn's own logger; with ``LOG_FORMAT=json`` its lines are JSON objects too.
+
+    Not ``logconfig_dict``: setting that turns gunicorn's access log on, whose
+    line is built for every request (nginx writes the access log).
+    """
+
+    def setup(self, cfg):
+        """gunicorn's set-up, then the JSON formatter on its error log's handlers."""
+        super().setup(cfg)
+        try:
+            log_format = read_log_format()
+        except SettingsError:
+            return  # on_starting refuses the setting with a clear line
+        if log_format == "json":
+            # "auth_app:create_app()" -> "auth_service", as the app's own lines say.
+            app_name = cfg.wsgi_app or cfg.default_proc_name
+            service = app_name.split(":")[0].split(".")[0].replace("_app", "_service")
+            for handler in self.error_log.handlers:
+                handler.setFormatter(JsonFormatter(service))
+
+
+logger_class = JsonAwareLogger
+
+
 def exit_on_bad_settings(load_settings):
     """Validate settings in the gunicorn master, before any worker starts; return them.
 
@@ -73,3 +99,10 @@ def refuse_to_start(reason: str) -> None:
     """Print why on one line and stop the gunicorn master with exit code 1."""
     print(f"refusing to start: {reason}", file=sys.stderr, flush=True)
     sys.exit(1)
+
+
+def child_exit(server, worker) -> None:
+    """A worker exited: its live gauges (requests in progress, pool use) no longer count."""
+    from authcore.metrics_listener import mark_worker_dead
+
+    mark_worker_dead(worker.pid)

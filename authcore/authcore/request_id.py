@@ -5,6 +5,8 @@ import re
 
 from flask import Flask, g, has_request_context, request
 
+from authcore.logging_json import make_formatter, read_log_format
+
 HEADER = "X-Request-ID"
 # nginx only forwards ids of this shape (see the nginx template), but a
 # service can be reached directly, so check again before logging one.
@@ -19,11 +21,11 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Log to stderr, one line per record, with the request id."""
+def configure_logging(level: str = "INFO", service: str = "authstack") -> None:
+    """Log to stderr, one line per record (JSON or text, as ``LOG_FORMAT`` says), with the request id."""
     handler = logging.StreamHandler()
     handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+    handler.setFormatter(make_formatter(read_log_format(), service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -19,6 +19,7 @@ import time
 
 import redis
 
+from authcore import metrics
 from authcore.tokens import AccessClaims
 
 SESSION_PREFIX = "revoked:sid:"
@@ -73,14 +74,21 @@ class RevocationList:
         Raises ``redis.RedisError`` when Redis can't answer or has lost the
         list: callers fail closed.
         """
-        ready, session_mark, cutoff = self._redis.mget(
-            READY_KEY, session_key(claims.session_id), user_cutoff_key(claims.user_id)
-        )
+        started = time.perf_counter()
+        try:
+            ready, session_mark, cutoff = self._redis.mget(
+                READY_KEY, session_key(claims.session_id), user_cutoff_key(claims.user_id)
+            )
+        except redis.RedisError:
+            metrics.REVOCATION_FAIL_CLOSED.inc()
+            raise
+        metrics.REVOCATION_CHECK_SECONDS.observe(time.perf_counter() - started)
         if ready is None:
+            metrics.REVOCATION_FAIL_CLOSED.inc()
             raise RevocationListNotReady("revocation list not rebuilt since Redis lost its data")
-        if session_mark is not None:
-            return True
-        return cutoff is not None and claims.issued_at < float(cutoff)
+        revoked = session_mark is not None or (cutoff is not None and claims.issued_at < float(cutoff))
+        metrics.count_token("revoked" if revoked else "ok", claims.token_id)
+        return revoked
 
     def revoke_sessions(self, session_ids: list[str]) -> None:
         """Revoke every access token of these sessions."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import jwt
 
+from authcore import metrics
 from authcore.settings import TokenSettings
 
 ALGORITHM = "HS256"
@@ -32,7 +33,14 @@ MAX_TOKEN_LENGTH = 4096
 
 
 class InvalidToken(Exception):
-    """The token is not a valid access token; the reason is for logs, never for clients."""
+    """The token is not a valid access token; the reason is for logs, never for clients.
+
+    ``result`` is the metrics outcome: malformed, expired, bad_signature or unknown_kid.
+    """
+
+    def __init__(self, message: str, result: str = "malformed"):
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ def issue_access_token(
     }
     key = settings.signing_key
     headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
+    metrics.TOKENS_ISSUED.labels(kind="access").inc()
     return jwt.encode(payload, key.secret, algorithm=ALGORITHM, headers=headers), claims
 
 
@@ -106,7 +115,14 @@ class AccessTokenVerifier:
         self._options = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}
 
     def verify(self, token: str) -> AccessClaims:
-        """Return the token's claims, or raise ``InvalidToken``."""
+        """Return the token's claims, or raise ``InvalidToken`` (counted by its result)."""
+        try:
+            return self._verify(token)
+        except InvalidToken as exc:
+            metrics.count_token(exc.result, token)
+            raise
+
+    def _verify(self, token: str) -> AccessClaims:
         if len(token) > MAX_TOKEN_LENGTH or not COMPACT_JWS.fullmatch(token):
             raise InvalidToken("not a canonical compact JWS")
         try:
@@ -123,6 +139,10 @@ class AccessTokenVerifier:
                 leeway=self._settings.leeway,
                 options=self._options,
             )
+        except jwt.ExpiredSignatureError as exc:
+            raise InvalidToken(f"rejected: {exc}", "expired") from None
+        except jwt.InvalidSignatureError as exc:
+            raise InvalidToken(f"rejected: {exc}", "bad_signature") from None
         except jwt.PyJWTError as exc:
             raise InvalidToken(f"rejected: {exc}") from None
         return _typed_claims(payload)
@@ -134,7 +154,7 @@ class AccessTokenVerifier:
             raise InvalidToken("wrong alg or typ")
         kid = header.get("kid")
         if not isinstance(kid, str) or kid not in self._keys:
-            raise InvalidToken("unknown kid")
+            raise InvalidToken("unknown kid", "unknown_kid")
         return self._keys[kid]
 
 

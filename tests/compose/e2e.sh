@@ -15,7 +15,10 @@
 #     again once redis is back; stop postgres: issued tokens keep working;
 #  7. scale api_service to 3: report whether the running nginx finds the new
 #     replicas; after an nginx restart, check it spreads requests over all 3;
-#  8. tear everything down, volumes included.
+#  8. the "observability" profile: prometheus and nginx's exporter come up, every
+#     target is scraped (both services, the exporter), and a login shows in
+#     PromQL; /metrics through nginx is 404;
+#  9. tear everything down, volumes included.
 #
 # Uses docker-compose (1.29, Debian's) or `docker compose` (v2) if present.
 # Environment: COMPOSE_TEST_KEEP=1 leaves the stack running for a look.
@@ -63,8 +66,10 @@ wait_healthy() {
     local deadline=$(($(now) + ${1:-240})) states bad
     while :; do
         states=$(container_states)
+        # nginx_exporter (a scratch image upstream) has no healthcheck: running is enough.
         bad=$(awk '$1 == "migrate" { if ($3 != "exited" || $5 != 0) print; next }
                    $1 == "tests" { next }
+                   $1 == "nginx_exporter" { if ($3 != "running") print; next }
                    $3 != "running" || $4 != "healthy" { print }' <<<"$states")
         if [ -n "$states" ] && [ -z "$bad" ]; then
             return 0
@@ -219,6 +224,45 @@ scale_check() {
     ! grep -qw 0 <<<"$counts" || { log "a replica got no traffic"; return 1; }
 }
 
+# ---- 8. observability ----
+promql() { # EXPR: the first value of an instant query, or empty
+    curl -sS --max-time 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" --data-urlencode "query=$1" |
+        python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
+}
+
+observability_check() {
+    local status before after deadline
+    # --no-deps: the services run already (api_service scaled to 3, which a
+    # dependency "up" could scale back).
+    compose --profile observability up -d --no-deps prometheus nginx_exporter >/dev/null 2>&1
+    wait_healthy 120 || return 1
+    status=$(http GET /metrics)
+    [ "$status" = 404 ] || { log "/metrics through nginx answered $status"; return 1; }
+    deadline=$(($(now) + 60))
+    # Every api_service replica, auth_service and the exporter, all up.
+    local want
+    want=$(($(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" \
+        --filter "label=com.docker.compose.service=api_service" | wc -l) + 2))
+    until [ "$(promql 'count(up == 1)')" = "$want" ] && [ "$(promql 'min(nginx_up)')" = 1 ]; do
+        [ "$(now)" -lt "$deadline" ] || {
+            log "not every target is up: $(promql 'count(up == 1)') of $want"
+            return 1
+        }
+        sleep 2
+    done
+    before=$(promql 'sum(authstack_login_attempts_total{result="success"}) or vector(0)')
+    status=$(http POST /auth/login '{"username":"e2e-scale","password":"pw-scale-12345"}')
+    [ "$status" = 200 ] || { log "login answered $status"; return 1; }
+    deadline=$(($(now) + 60))
+    while :; do
+        after=$(promql 'sum(authstack_login_attempts_total{result="success"}) or vector(0)')
+        [ "$after" != "$before" ] && break
+        [ "$(now)" -lt "$deadline" ] || { log "prometheus never saw the login ($before -> $after)"; return 1; }
+        sleep 2
+    done
+    log "prometheus scrapes all $want targets; logins counted $before -> $after"
+}
+
 dump_state() {
     log "container states:"
     container_states >&2 || true
@@ -232,7 +276,7 @@ teardown() {
         if [ "${COMPOSE_TEST_KEEP:-}" = 1 ]; then
             log "COMPOSE_TEST_KEEP=1: leaving project $PROJECT running (env: $workdir/compose.env)"
         else
-            timed "teardown (down -v)" compose --profile test down -v --remove-orphans >/dev/null 2>&1
+            timed "teardown (down -v)" compose --profile test --profile observability down -v --remove-orphans >/dev/null 2>&1
         fi
     fi
     if [ "$started_dockerd" = 1 ] && [ "${COMPOSE_TEST_KEEP:-}" != 1 ]; then
@@ -275,11 +319,13 @@ timed "stand-in base images" "$here/standins/build.sh"
 # Gateway mode with a role prefix, as the local test run has it (tests/test_gateway.py).
 GATEWAY_ROLE=app-user
 HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PROMETHEUS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 umask 077
 cat >"$workdir/compose.env" <<EOF
 JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
 HTTP_PORT=$HTTP_PORT
+PROMETHEUS_PORT=$PROMETHEUS_PORT
 BCRYPT_ROUNDS=4
 AUTH_RATE_LIMIT=200r/s
 LOGIN_MAX_FAILURES=5
@@ -295,8 +341,9 @@ if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
 fi
 
 # A left-over project from an interrupted run would hold the names and volumes.
-compose --profile test down -v --remove-orphans >/dev/null 2>&1 || true
+compose --profile test --profile observability down -v --remove-orphans >/dev/null 2>&1 || true
 timed "compose build" compose --profile test build
+# The observability services use images only (stand-ins here): nothing to build.
 compose_up=1
 up_and_wait() { compose up -d && wait_healthy 240; }
 step "compose up + healthy" up_and_wait || exit 1
@@ -335,4 +382,5 @@ step "fault tests (host)" run_faults || true
 step "browser tests (host)" run_browser || true
 step "redis/postgres outages" outages || true
 step "scale api_service=3" scale_check || true
+step "observability profile" observability_check || true
 log "total so far: $(($(now) - start_all))s"

@@ -26,6 +26,8 @@ STANDINS=(
     "postgres:15-bookworm postgres"
     "redis:7-bookworm redis"
     "nginx:1.27-bookworm nginx"
+    "prom/prometheus:v2.42.0 prometheus"
+    "nginx/nginx-prometheus-exporter:0.11.0 nginx-exporter"
 )
 
 # The mirror(s) apt on this host already uses for bookworm, so the stand-ins

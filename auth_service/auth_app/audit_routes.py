@@ -1,0 +1,92 @@
+"""GET /auth/audit (admins: the whole trail, filtered and paged) and GET /auth/events (your own)."""
+
+import uuid
+
+from flask import Blueprint, current_app, g, request
+
+from auth_app import audit, audit_store
+from auth_app.validation import USERNAME, normalise_username
+from authcore.bearer import require_token
+from authcore.errors import ValidationFailed, json_response
+
+bp = Blueprint("audit", __name__, url_prefix="/auth")
+DEFAULT_PAGE, MAX_PAGE = 50, 200
+OWN_EVENTS_DEFAULT, OWN_EVENTS_MAX = 20, 100
+FILTERS = frozenset({"user", "type", "since", "until", "limit", "cursor"})
+ACTION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz_")
+NOBODY = uuid.UUID(int=0)  # a user filter that matches no event
+
+
+def _limit(default: int, maximum: int) -> int:
+    raw = request.args.get("limit", "")
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        raise ValidationFailed(fields={"limit": f"must be a whole number from 1 to {maximum}"})
+    return int(raw)
+
+
+def _user_filter(conn, raw: str) -> uuid.UUID | None:
+    """A user id, or the id of the user so named (a name nobody has matches nothing)."""
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        pass
+    name = normalise_username(raw)
+    if not USERNAME.fullmatch(name):  # no user can have it: don't ask the database
+        return NOBODY
+    return audit_store.user_id_by_name(conn, name) or NOBODY
+
+
+def _audit_filters() -> dict:
+    args = request.args
+    problems = {name: "is not a known filter" for name in args if name not in FILTERS}
+    filters: dict = {"limit": _limit(DEFAULT_PAGE, MAX_PAGE)}
+    action = args.get("type")
+    if action is not None:
+        if not action or len(action) > 64 or not set(action) <= ACTION_CHARS:
+            problems["type"] = "must be an event name such as authn_login_fail"
+        filters["action"] = action
+    for name in ("since", "until"):
+        if args.get(name) is not None:
+            try:
+                filters[name] = audit.parse_time(args[name])
+            except ValueError:
+                problems[name] = "must be an ISO 8601 time such as 2026-01-31T12:00:00Z"
+    cursor = args.get("cursor")
+    if cursor is not None:
+        if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 18:
+            problems["cursor"] = "must be the next_cursor of an earlier page"
+        else:
+            filters["before_id"] = int(cursor)
+    if problems:
+        raise ValidationFailed(fields=problems)
+    return filters
+
+
+@bp.get("/audit")
+@require_token(role="admin")
+def audit_trail():
+    """The audit trail, newest first (admin only); ``next_cursor`` fetches the next page."""
+    filters = _audit_filters()
+    with current_app.extensions["pool"].connection() as conn:
+        if request.args.get("user"):
+            filters["user_id"] = _user_filter(conn, request.args["user"])
+        elif "user" in request.args:
+            raise ValidationFailed(fields={"user": "must be a username or user id"})
+        rows = audit_store.find_events(conn, **filters)
+    next_cursor = str(rows[-1].id) if len(rows) == filters["limit"] else None
+    return json_response({"events": [audit.event_body(row) for row in rows], "next_cursor": next_cursor})
+
+
+@bp.get("/events")
+@require_token()
+def own_events():
+    """The caller's own recent security events, newest first."""
+    unknown = {name: "is not a known parameter" for name in request.args if name != "limit"}
+    if unknown:
+        raise ValidationFailed(fields=unknown)
+    limit = _limit(OWN_EVENTS_DEFAULT, OWN_EVENTS_MAX)
+    with current_app.extensions["pool"].connection() as conn:
+        rows = audit_store.find_events(conn, user_id=uuid.UUID(g.claims.user_id), limit=limit)
+    return json_response({"events": [audit.event_body(row) for row in rows]})
