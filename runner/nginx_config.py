@@ -51,6 +51,12 @@ def write_nginx_config(stack: StackSettings) -> Path:
         "API_UPSTREAM": f"127.0.0.1:{stack.ports['api_service']}",
         "NGINX_LISTEN": f"127.0.0.1:{stack.http_port}",
         "AUTH_RATE_LIMIT": stack.env["AUTH_RATE_LIMIT"],
+        # Fixed addresses: proxy_pass goes to the upstream blocks (keep-alive)
+        # and nothing is ever looked up, so the resolver is never asked.
+        "NGINX_RESOLVER": "127.0.0.1",
+        "NGINX_UPSTREAM_RESOLVE": "",
+        "AUTH_BACKEND": "auth_service",
+        "API_BACKEND": "api_service",
     }
     conf_d = stack.path("nginx", "conf.d")
     conf_d.mkdir(parents=True, exist_ok=True)
