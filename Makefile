@@ -89,7 +89,7 @@ format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 .PHONY: test
-test: deps venv lint compose-lint ## lint (code, compose file, Dockerfiles), then unit and integration tests against a fresh throw-away stack
+test: deps venv lint compose-lint deploy-lint ## lint (code, compose file, Dockerfiles, deploy/), then unit and integration tests against a fresh throw-away stack
 	PATH="/usr/sbin:$$PATH" $(PY) -m runner.test_run $(PYTEST_ARGS)
 
 -include mk/*.mk
