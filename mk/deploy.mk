@@ -14,8 +14,9 @@ $(DEPLOY_STAMP): requirements-deploy.txt $(STAMP)
 	touch $@
 
 .PHONY: deploy-lint
-deploy-lint: $(DEPLOY_STAMP) ## validate the compose files against the Compose Specification schema, render and validate deploy/k8s
+deploy-lint: $(DEPLOY_STAMP) ## validate the compose files against the Compose Specification schema, check the nginx image's upstream choice, render and validate deploy/k8s
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec $(COMPOSE_FILES)
+	bash tests/compose/upstreams-envsh-test.sh
 	@# Swarm's own reading of the stack file (the docker CLI, no daemon needed).
 	@if command -v docker >/dev/null; then \
 		DOCKER_HOST=unix:///nonexistent/docker.sock docker stack config -c deploy/swarm/stack.yml >/dev/null && \
