@@ -100,7 +100,7 @@ unit: venv ## the tests that need no running stack (starts nothing; a few second
 		$(VENV)/bin/pytest -q -p no:cacheprovider authcore/tests auth_service/tests api_service/tests
 
 .PHONY: test
-test: deps venv lint compose-lint rules-test ## lint (code, compose file, Dockerfiles), alert rules, then unit and integration tests against a fresh throw-away stack
+test: deps venv lint compose-lint rules-test deploy-lint ## lint (code, compose file, Dockerfiles, deploy/), alert rules, then unit and integration tests against a fresh throw-away stack
 	PATH="/usr/sbin:$$PATH" $(PY) -m runner.test_run $(PYTEST_ARGS)
 
 -include mk/*.mk

@@ -5,7 +5,8 @@ HADOLINT_VERSION := 2.15.1
 DOCKERFILES := Dockerfile nginx/Dockerfile whoami/Dockerfile \
 	tests/compose/tests.Dockerfile $(wildcard tests/compose/standins/*/Dockerfile)
 COMPOSE_SCRIPTS := $(wildcard tests/compose/*.sh tests/compose/standins/*.sh \
-	tests/compose/standins/*/*.sh tests/compose/standins/*/*.envsh)
+	tests/compose/standins/*/*.sh tests/compose/standins/*/*.envsh \
+	nginx/docker-entrypoint.d/*.envsh tests/swarm/*.sh)
 
 .PHONY: compose-lint
 compose-lint: venv ## validate docker-compose.yml without a daemon, hadolint the Dockerfiles, shellcheck the scripts

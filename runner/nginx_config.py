@@ -71,6 +71,12 @@ def write_nginx_config(stack: StackSettings) -> Path:
         "WEB_ROOT": str(WEB_ROOT),
         **gateway_values(stack.env),
         "NGINX_STATUS_LISTEN": f"127.0.0.1:{stack.ports['nginx_status']}",
+        # Fixed addresses: proxy_pass goes to the upstream blocks (keep-alive)
+        # and nothing is ever looked up, so the resolver is never asked.
+        "NGINX_RESOLVER": "127.0.0.1",
+        "NGINX_UPSTREAM_RESOLVE": "",
+        "AUTH_BACKEND": "auth_service",
+        "API_BACKEND": "api_service",
     }
     conf_d = stack.path("nginx", "conf.d")
     conf_d.mkdir(parents=True, exist_ok=True)

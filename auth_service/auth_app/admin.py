@@ -15,6 +15,7 @@ from auth_app import audit, store
 from auth_app.passwords import hash_password
 from auth_app.validation import validated_signup
 from authcore.errors import ValidationFailed
+from authcore.secret_files import load_secret_files
 from authcore.settings import SettingsError, read_int, read_str
 
 
@@ -34,6 +35,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m auth_app.admin USERNAME EMAIL  (password on stdin)", file=sys.stderr)
         return 2
     try:
+        load_secret_files()  # POSTGRES_PASSWORD_FILE
         database_url = read_str(os.environ, "DATABASE_URL")
         rounds = read_int(os.environ, "BCRYPT_ROUNDS", 12, 4, 16)
         fields = validated_signup({"username": argv[0], "email": argv[1], "password": read_password()})

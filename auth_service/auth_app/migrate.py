@@ -11,6 +11,7 @@ from pathlib import Path
 
 import psycopg
 
+from authcore.secret_files import load_secret_files
 from authcore.settings import SettingsError, read_str
 
 log = logging.getLogger("auth_app.migrate")
@@ -50,6 +51,7 @@ def main() -> int:
     """Command-line entry point."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     try:
+        load_secret_files()  # POSTGRES_PASSWORD_FILE
         database_url = read_str(os.environ, "DATABASE_URL")
     except SettingsError as exc:
         log.error("invalid settings: %s", exc)

@@ -21,7 +21,15 @@ command -v dockerd >/dev/null || die "dockerd not installed (apt-get install doc
 mkdir -p "$state_dir" "$(dirname "$DOCKERD_LOG")"
 rm -f "$pidfile"  # left by a run that was killed: that dockerd is gone (none answers)
 log "starting dockerd (log: $DOCKERD_LOG)"
-setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null &
+# Without the caller's open files: an inherited descriptor (say, the lock of
+# `flock LOCK make compose-test`) would stay held as long as dockerd runs.
+(
+    for fd in /proc/"$BASHPID"/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec setsid dockerd >>"$DOCKERD_LOG" 2>&1 </dev/null
+) &
 echo $! >"$pidfile"
 for _ in $(seq 1 60); do
     if docker_answers; then
