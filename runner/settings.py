@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 DEFAULT_STATE_DIR = ROOT / ".state" / "local"
-SERVICES = ("postgres", "redis", "auth_service", "api_service", "nginx")
+SERVICES = ("postgres", "redis", "mailsink", "auth_service", "api_service", "nginx")
 DB_NAME = DB_USER = "authstack"
 
 
@@ -82,6 +82,11 @@ class StackSettings:
         """The stack's one public URL (nginx)."""
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def mail_sink_dir(self) -> Path | None:
+        """Where the mail sink keeps what it receives; None if SMTP_URL names a real server."""
+        return Path(self.env["MAIL_SINK_DIR"]) if self.env.get("MAIL_SINK_DIR") else None
+
     def path(self, *parts: str) -> Path:
         """A path inside the state folder."""
         return self.state_dir.joinpath(*parts)
@@ -94,7 +99,8 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
     http_port = int(env.get("HTTP_PORT") or 8080)
     ports_file = state_dir / "ports.json"
     if new_ports or not ports_file.exists():
-        ports = {name: free_port() for name in ("postgres", "redis", "auth_service", "api_service")}
+        names = ("postgres", "redis", "auth_service", "api_service", "mailsink")
+        ports = {name: free_port() for name in names}
         state_dir.mkdir(parents=True, exist_ok=True)
         ports_file.write_text(json.dumps(ports))
     else:
@@ -108,5 +114,12 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
         f"@127.0.0.1:{ports['postgres']}/{DB_NAME}",
         REDIS_URL=f"redis://127.0.0.1:{ports['redis']}/0",
         AUTH_RATE_LIMIT=env.get("AUTH_RATE_LIMIT") or "5r/s",
+        PUBLIC_URL=env.get("PUBLIC_URL") or f"http://127.0.0.1:{http_port}",
     )
+    if not env.get("SMTP_URL"):
+        # No mail server named: the stack's own mail sink receives everything (`make mail`).
+        env.update(
+            SMTP_URL=f"smtp://127.0.0.1:{ports['mailsink']}",
+            MAIL_SINK_DIR=str(state_dir / "mailsink"),
+        )
     return StackSettings(state_dir=state_dir, http_port=http_port, ports=ports, env=env)

@@ -32,6 +32,8 @@ def test_environment() -> dict[str, str]:
         "LOGIN_MAX_FAILURES": "5",
         "ACCESS_TOKEN_TTL": "900",
         "REFRESH_TOKEN_TTL": "1209600",
+        # The new-device notice is off by default; the suite checks it.
+        "NOTIFY_NEW_DEVICE": "1",
     }
 
 

@@ -9,7 +9,7 @@ import uuid
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import account_mail, store
 from auth_app.passwords import check_password, hash_password
 from auth_app.revoking import cut_off_user, end_sessions
 from auth_app.sessions import ClientInfo, Sessions
@@ -42,8 +42,10 @@ class Accounts:
         """Create a user from validated fields; 409 if the name or email is taken."""
         password_hash = hash_password(password, self._settings.bcrypt_rounds)
         try:
-            with self._pool.connection() as conn:
-                return store.insert_user(conn, username, email, password_hash)
+            with self._pool.connection() as conn, conn.transaction():
+                user = store.insert_user(conn, username, email, password_hash)
+                account_mail.signed_up(conn, user.id)
+                return user
         except pg_errors.UniqueViolation as exc:
             taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
@@ -72,6 +74,8 @@ class Accounts:
             self._throttle.record_failure(throttle_key)
             raise InvalidCredentials()
         self._throttle.record_success(throttle_key)
+        account_mail.refuse_unverified(self._settings.mail, user.email_verified)
+        account_mail.signed_in(self._pool, self._settings.mail, user.id, client.short_user_agent, client.ip)
         return self._sessions.open(user, client)
 
     def _refuse_if_throttled(self, throttle_key: str) -> None:
@@ -96,6 +100,7 @@ class Accounts:
         new_hash = hash_password(new, self._settings.bcrypt_rounds)
         with self._pool.connection() as conn, conn.transaction():
             store.set_password_hash(conn, user_id, new_hash)
+            account_mail.password_changed(conn, self._settings.mail, user_id)
             end_sessions(
                 conn, self._revocations, user_id, "password_changed", keep=uuid.UUID(claims.session_id)
             )

@@ -97,6 +97,7 @@ class Sessions:
             username=user.username,
             session_id=str(session_id),
             roles=user.roles,
+            email_verified=user.email_verified,
         )
         return {
             "access_token": access_token,

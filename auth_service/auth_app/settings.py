@@ -4,6 +4,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from auth_app.mail_settings import MailSettings, load_mail_settings
 from authcore.settings import TokenSettings, read_int, read_str, read_token_settings
 
 
@@ -17,6 +18,7 @@ class Settings:
     bcrypt_rounds: int
     login_max_failures: int
     log_level: str
+    mail: MailSettings
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -29,4 +31,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bcrypt_rounds=read_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
         login_max_failures=read_int(env, "LOGIN_MAX_FAILURES", 5, 1, 1000),
         log_level=read_str(env, "LOG_LEVEL", "INFO"),
+        mail=load_mail_settings(env),
     )

@@ -23,9 +23,13 @@ class User:
     roles: list[str]
     disabled_at: datetime | None
     created_at: datetime
+    email_verified: bool = False
 
 
-_SELECT_USER = "SELECT id, username, email, password_hash, roles, disabled_at, created_at FROM users "
+_SELECT_USER = (
+    "SELECT id, username, email, password_hash, roles, disabled_at, created_at,"
+    " email_verified_at IS NOT NULL AS email_verified FROM users "
+)
 
 
 def insert_user(
@@ -129,7 +133,8 @@ def lock_active_session_user(conn: Connection, session_id: uuid.UUID) -> User | 
     """The enabled user of an active session, locking the session row; else None."""
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
-            "SELECT u.id, u.username, u.email, u.password_hash, u.roles, u.disabled_at, u.created_at"
+            "SELECT u.id, u.username, u.email, u.password_hash, u.roles, u.disabled_at, u.created_at,"
+            " u.email_verified_at IS NOT NULL AS email_verified"
             " FROM sessions s JOIN users u ON u.id = s.user_id"
             " WHERE s.id = %s AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL"
             " FOR UPDATE OF s",
