@@ -66,6 +66,11 @@ OPERATIONS = {
     "GET /auth/sessions": False,
     "DELETE /auth/sessions/{id}": True,
     "POST /auth/password": True,
+    "POST /auth/password/forgot": True,
+    "POST /auth/password/reset": True,
+    "POST /auth/email/verify": True,
+    "POST /auth/email/verify/resend": False,
+    "GET /auth/admin/outbox": False,
     "PUT /auth/users/{username}/roles/{role}": True,
     "DELETE /auth/users/{username}/roles/{role}": True,
     "POST /auth/users/{username}/disable": True,
@@ -82,6 +87,7 @@ CASES = [
     if has_input or mode is GenerationMode.POSITIVE
 ]
 ADMIN_OPERATIONS = {
+    "GET /auth/admin/outbox",
     "PUT /auth/users/{username}/roles/{role}",
     "DELETE /auth/users/{username}/roles/{role}",
     "POST /auth/users/{username}/disable",
