@@ -118,18 +118,40 @@ def test_requests_per_address_are_limited_alike_for_known_and_unknown(api, new_u
         assert 1 <= int(limited.headers["Retry-After"]) <= 900
 
 
-def test_unknown_addresses_take_the_same_time_as_known_ones(api):
-    """Medians of many interleaved samples (each address asked once), within 10% (2 ms floor)."""
+def _wait_until_the_outbox_is_drained(api, admin_token: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while api.get("/auth/admin/outbox", token=admin_token).json()["pending"]:
+        assert time.monotonic() < deadline, "the outbox did not drain"
+        time.sleep(0.2)
+
+
+def _fastest_of_three(api, email: str) -> float:
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        response = api.post(FORGOT, {"email": email})
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 202, response.text
+    return min(times)
+
+
+def test_unknown_addresses_take_the_same_time_as_known_ones(api, admin_token):
+    """Medians over 40 addresses of each kind, each the fastest of three requests, within 10% (3 ms floor).
+
+    The order alternates known-unknown, unknown-known, and the signups'
+    verification mails are sent first: the stack's senders share the CPU
+    (and the workers' interpreter) with the requests measured. The in-process
+    check (auth_service/tests/test_mail.py) holds the 10% without a floor.
+    """
     users = [api.create_user() for _ in range(40)]
+    _wait_until_the_outbox_is_drained(api, admin_token)
     known, unknown = [], []
-    for user in users:
-        for target, email in ((known, user["email"]), (unknown, random_user()["email"])):
-            started = time.perf_counter()
-            response = api.post(FORGOT, {"email": email})
-            target.append(time.perf_counter() - started)
-            assert response.status_code == 202, response.text
+    for i, user in enumerate(users):
+        pair = [(known, user["email"]), (unknown, random_user()["email"])]
+        for target, email in pair if i % 2 else reversed(pair):
+            target.append(_fastest_of_three(api, email))
     known_median, unknown_median = statistics.median(known), statistics.median(unknown)
-    assert abs(known_median - unknown_median) <= max(0.10 * max(known_median, unknown_median), 0.002), (
+    assert abs(known_median - unknown_median) <= max(0.10 * max(known_median, unknown_median), 0.003), (
         known_median,
         unknown_median,
     )

@@ -19,7 +19,12 @@ def _message(settings: MailSettings, to: str, subject: str, body: str) -> EmailM
     return message
 
 
-def _minutes(seconds: int) -> str:
+def _duration(seconds: int) -> str:
+    """'30 minutes', '2 hours', '2 days': the largest unit that divides ``seconds`` evenly."""
+    for unit, size in (("day", 86400), ("hour", 3600)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
     minutes = max(1, seconds // 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
@@ -30,7 +35,7 @@ def password_reset(settings: MailSettings, user: Recipient, token: str) -> Email
     body = (
         f"Hello {user.username},\n\n"
         "Someone (hopefully you) asked to reset the password of your account.\n"
-        f"To choose a new password, open this link within {_minutes(settings.reset_token_ttl)}:\n\n"
+        f"To choose a new password, open this link within {_duration(settings.reset_token_ttl)}:\n\n"
         f"{link}\n\n"
         "The link works once. If you did not ask for it, ignore this message: your password stays as it is.\n"
     )
@@ -43,7 +48,7 @@ def email_verification(settings: MailSettings, user: Recipient, token: str) -> E
     body = (
         f"Hello {user.username},\n\n"
         "Please confirm that this is your email address by opening this link"
-        f" within {_minutes(settings.verification_token_ttl)}:\n\n"
+        f" within {_duration(settings.verification_token_ttl)}:\n\n"
         f"{link}\n\n"
         "If you did not create an account, ignore this message.\n"
     )

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from auth_app import mail_store
+from auth_app import mail_messages, mail_store
 from auth_app.app import create_app
 from auth_app.email_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, new_email_token
 from auth_app.mail_settings import load_mail_settings, read_smtp_config
@@ -176,3 +176,18 @@ def test_unverified_logins_are_refused_only_when_required(settings, client):
         assert strict_client.post("/auth/login", json=credentials).status_code == 200
     finally:
         strict.extensions["pool"].close()
+
+
+def test_messages_carry_the_link_and_its_lifetime_in_words():
+    env = {"PUBLIC_URL": "https://auth.example.com/", "MAIL_FROM": "x <x@example.com>"}
+    settings = load_mail_settings(env)
+    user = mail_store.Recipient(
+        id=None, username="alice", email="alice@example.com", email_verified=False, disabled=False
+    )
+    reset = mail_messages.password_reset(settings, user, "t" * 43)
+    assert reset["To"] == "alice@example.com" and reset["From"] == "x <x@example.com>"
+    assert "https://auth.example.com/reset-password#token=" + "t" * 43 in reset.get_content()
+    assert "within 30 minutes" in reset.get_content()
+    verify = mail_messages.email_verification(settings, user, "v" * 43)
+    assert "https://auth.example.com/verify-email#token=" in verify.get_content()
+    assert "within 2 days" in verify.get_content()
