@@ -546,6 +546,7 @@ def test_nginx_rate_limit_answers_429_as_documented(base_url, spec):
         "/auth/signup": {},
         "/auth/login": {},
         "/auth/refresh": {"refresh_token": "x"},
+        "/auth/password/forgot": {},
     }
 
     def post(path):
