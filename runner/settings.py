@@ -105,6 +105,7 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
         ports_file.write_text(json.dumps(ports))
     else:
         ports = json.loads(ports_file.read_text())
+        ports.setdefault("mailsink", 0)  # a stack started before the sink existed has none
     password = env.get("POSTGRES_PASSWORD", "")
     # DATABASE_URL and REDIS_URL are always this stack's own: "set by each runner".
     env.update(
