@@ -54,3 +54,7 @@ def test_admins_see_the_outbox_counts(api, admin_token, logged_in):
     assert after["sent"] >= before["sent"] + 1, (before, after)
     assert_error(api.get("/auth/admin/outbox", token=logged_in["access_token"]), 403, "forbidden")
     assert_error(api.get("/auth/admin/outbox"), 401, "missing_token")
+
+
+def test_the_admin_made_by_the_admin_command_counts_as_verified(api, admin_token):
+    assert api.me(admin_token).json()["email_verified"] is True
