@@ -11,7 +11,8 @@ SETTINGS := HTTP_PORT STATE_DIR JWT_SECRET JWT_KEYS JWT_ISSUER JWT_AUDIENCE ACCE
 	REFRESH_TOKEN_TTL BCRYPT_ROUNDS AUTH_RATE_LIMIT LOGIN_MAX_FAILURES POSTGRES_PASSWORD LOG_LEVEL \
 	APP_UPSTREAM APP_PREFIX APP_ROLE \
 	PASSWORD_QUEUE_DEADLINE \
-	LOG_FORMAT AUDIT_RETENTION_DAYS
+	LOG_FORMAT AUDIT_RETENTION_DAYS \
+	SMTP_URL MAIL_FROM PUBLIC_URL REQUIRE_VERIFIED_EMAIL NOTIFY_PASSWORD_CHANGE NOTIFY_NEW_DEVICE
 $(foreach v,$(SETTINGS),$(if $(filter command line,$(origin $(v))),$(eval export $(v))))
 
 .DEFAULT_GOAL := help
@@ -35,7 +36,7 @@ deps: ## install the system packages the stack and its tests need (postgresql, r
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-$(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/requirements.txt \
+$(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/requirements.txt mailsink/requirements.txt \
 		authcore/pyproject.toml auth_service/pyproject.toml api_service/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
@@ -79,6 +80,10 @@ admin: ## create the first admin of the running stack: make admin USER=<name> EM
 	@if [ "$(origin USER)" != "command line" ] || [ -z "$(EMAIL)" ]; then \
 		echo "usage: make admin USER=<name> EMAIL=<email>" >&2; exit 2; fi
 	@$(PY) -m runner admin "$(USER)" "$(EMAIL)"
+
+.PHONY: mail
+mail: ## print the latest mail the local mail sink received (TO=<address> filters, FORMAT=json)
+	@$(PY) -m runner mail $(if $(TO),--to "$(TO)") $(if $(FORMAT),--format "$(FORMAT)")
 
 .PHONY: rebuild-revocations
 rebuild-revocations: ## rewrite the Redis revocation list from Postgres (auth_service also does it by itself)

@@ -2,7 +2,7 @@
 # and the end-to-end run. Included by the Makefile (`-include mk/*.mk`).
 
 HADOLINT_VERSION := 2.15.1
-DOCKERFILES := Dockerfile nginx/Dockerfile whoami/Dockerfile \
+DOCKERFILES := Dockerfile nginx/Dockerfile whoami/Dockerfile mailsink/Dockerfile \
 	tests/compose/tests.Dockerfile $(wildcard tests/compose/standins/*/Dockerfile)
 COMPOSE_SCRIPTS := $(wildcard tests/compose/*.sh tests/compose/standins/*.sh \
 	tests/compose/standins/*/*.sh tests/compose/standins/*/*.envsh \

@@ -5,7 +5,9 @@ up               start everything in the background; return once all is healthy
 down             stop everything and wait until no process is left
 ps               the state of each process
 logs [service]   the last lines of the logs
-stop|start S     stop or start one of: postgres redis auth_service api_service whoami nginx
+stop|start S     stop or start one of: postgres redis mailsink auth_service api_service whoami nginx
+                 nginx_exporter
+mail [--to A] [--format json] [--last N]   the latest mail the mail sink received
 migrate          apply pending migrations to the running stack's database
 """
 
@@ -22,7 +24,7 @@ import requests
 from runner import supervisor
 from runner.datastores import StackError, wait_for_postgres, wait_for_redis
 from runner.processes import descendants
-from runner.settings import SERVICES, StackSettings, load_stack_settings
+from runner.settings import ROOT, SERVICES, StackSettings, load_stack_settings
 
 HEALTH_ROUTES = ("/auth/healthz", "/api/healthz")
 
@@ -175,6 +177,16 @@ def cmd_redis_cli(stack: StackSettings, args: list[str]) -> int:
     return subprocess.run(command).returncode
 
 
+def cmd_mail(stack: StackSettings, args: list[str]) -> int:
+    """Print what the stack's mail sink received (``python -m mailsink show``)."""
+    if stack.mail_sink_dir is None:
+        print("SMTP_URL names a mail server: this stack runs no mail sink", file=sys.stderr)
+        return 1
+    python = str(supervisor.VENV_BIN / "python")
+    command = [python, "-m", "mailsink", "show", "--dir", str(stack.mail_sink_dir), *args]
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
 def main(argv: list[str]) -> int:
     """Dispatch a command; see the module docstring."""
     if not argv:
@@ -192,6 +204,8 @@ def main(argv: list[str]) -> int:
             return cmd_down(stack)
         if command == "logs":
             return cmd_logs(stack, args)
+        if command == "mail":
+            return cmd_mail(stack, args)
         if supervisor.supervisord_pid(stack) is None:
             print(f"no stack runs from {stack.state_dir}")
             return 1

@@ -16,11 +16,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = ROOT / ".env"
 DEFAULT_STATE_DIR = ROOT / ".state" / "local"
-SERVICES = ("postgres", "redis", "auth_service", "api_service", "whoami", "nginx", "nginx_exporter")
-# Internal ports: the services, their metrics listeners, nginx's stub_status and its exporter.
+SERVICES = (
+    "postgres", "redis", "mailsink", "auth_service", "api_service", "whoami", "nginx", "nginx_exporter",
+)  # fmt: skip
+# Internal ports: the services, their metrics listeners, nginx's stub_status and its exporter, the mail sink.
 PORT_NAMES = (
     "postgres", "redis", "auth_service", "api_service", "whoami",
-    "auth_metrics", "api_metrics", "nginx_status", "nginx_exporter",
+    "auth_metrics", "api_metrics", "nginx_status", "nginx_exporter", "mailsink",
 )  # fmt: skip
 DB_NAME = DB_USER = "authstack"
 
@@ -105,6 +107,11 @@ class StackSettings:
         """The stack's one public URL (nginx)."""
         return f"http://127.0.0.1:{self.http_port}"
 
+    @property
+    def mail_sink_dir(self) -> Path | None:
+        """Where the mail sink keeps what it receives; None if SMTP_URL names a real server."""
+        return Path(self.env["MAIL_SINK_DIR"]) if self.env.get("MAIL_SINK_DIR") else None
+
     def path(self, *parts: str) -> Path:
         """A path inside the state folder."""
         return self.state_dir.joinpath(*parts)
@@ -134,5 +141,12 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
         APP_UPSTREAM=env.get("APP_UPSTREAM") or f"127.0.0.1:{ports['whoami']}",
         APP_PREFIX=env.get("APP_PREFIX") or "/app/",
         APP_ROLE=env.get("APP_ROLE", ""),
+        PUBLIC_URL=env.get("PUBLIC_URL") or f"http://127.0.0.1:{http_port}",
     )
+    if not env.get("SMTP_URL"):
+        # No mail server named: the stack's own mail sink receives everything (`make mail`).
+        env.update(
+            SMTP_URL=f"smtp://127.0.0.1:{ports['mailsink']}",
+            MAIL_SINK_DIR=str(state_dir / "mailsink"),
+        )
     return StackSettings(state_dir=state_dir, http_port=http_port, ports=ports, env=env)

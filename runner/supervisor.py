@@ -75,6 +75,18 @@ def write_config(stack: StackSettings) -> Path:
             **({"user": redis_user.pw_name} if redis_user else {}),
         ),
     ]
+    if stack.mail_sink_dir is not None:
+        sections.append(
+            _program(
+                "mailsink",
+                [
+                    *(str(VENV_BIN / "python"), "-m", "mailsink", "serve"),
+                    *("--dir", str(stack.mail_sink_dir), "--port", str(stack.ports["mailsink"])),
+                ],
+                stack,
+                directory=str(ROOT),
+            )
+        )
     for service in ("auth_service", "api_service"):
         sections.append(
             _program(

@@ -29,6 +29,8 @@ def test_stack_environment() -> dict[str, str]:
         AUTH_RATE_LIMIT="200r/s",
         # Gateway mode with a role prefix, so tests/test_gateway.py sees a 403 too.
         APP_ROLE="app-user",
+        # The new-device notice is off by default; the suite checks it.
+        NOTIFY_NEW_DEVICE="1",
     )
 
 

@@ -24,6 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 from tests.cookie_mode import explicit_cookies_only, refresh_cookie, same_origin
 from tests.helpers import TIMEOUT, assert_error, bearer, random_user
+from tests.mailbox import RESET_SUBJECT, VERIFY_SUBJECT, token_in, wait_for_mail
 
 DOCUMENT_URI = "urn:auth-stack:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
@@ -422,6 +423,40 @@ def test_change_password(api, spec, logged_in):
     api.login(logged_in["username"], new)
 
 
+@exercises("forgotPassword", "resetPassword")
+def test_password_reset(api, spec, new_user):
+    forgot, reset = "/auth/password/forgot", "/auth/password/reset"
+    for email in (new_user["email"], random_user()["email"]):
+        spec.validate({"email": email}, "/components/schemas/ForgotPasswordRequest")
+        spec.check("post", forgot, api.post(forgot, {"email": email}), 202)
+    token = token_in(wait_for_mail(new_user["email"], RESET_SUBJECT))
+    weak = {"token": token, "new_password": "short"}
+    assert "new_password" in spec.check("post", reset, api.post(reset, weak), 422)["fields"]
+    good = {"token": token, "new_password": "reset-" + secrets.token_hex(8)}
+    spec.validate(good, "/components/schemas/ResetPasswordRequest")
+    spec.check("post", reset, api.post(reset, good), 204)
+    assert spec.check("post", reset, api.post(reset, good), 400)["error"] == "invalid_reset_token"
+
+
+@exercises("verifyEmail", "resendVerification")
+def test_email_verification(api, spec, logged_in):
+    path, resend = "/auth/email/verify", "/auth/email/verify/resend"
+    token = token_in(wait_for_mail(logged_in["email"], VERIFY_SUBJECT))
+    spec.validate({"token": token}, "/components/schemas/VerifyEmailRequest")
+    spec.check("post", path, api.post(path, {"token": token}), 204)
+    again = spec.check("post", path, api.post(path, {"token": token}), 400)
+    assert again["error"] == "invalid_verification_token"
+    spec.check("post", resend, api.post(resend, token=logged_in["access_token"]), 202)
+
+
+@exercises("outboxStatus")
+def test_outbox_status(api, spec, admin, logged_in):
+    path = "/auth/admin/outbox"
+    spec.check("get", path, api.get(path, token=admin["access_token"]), 200)
+    normal = api.get(path, token=logged_in["access_token"])
+    assert spec.check("get", path, normal, 403)["error"] == "forbidden"
+
+
 ROLE_PATH = "/auth/users/{username}/roles/{role}"
 
 
@@ -565,6 +600,7 @@ def test_nginx_rate_limit_answers_429_as_documented(base_url, spec):
         "/auth/signup": {},
         "/auth/login": {},
         "/auth/refresh": {"refresh_token": "x"},
+        "/auth/password/forgot": {},
     }
 
     def post(path):

@@ -18,6 +18,7 @@ def me(claims: AccessClaims) -> dict:
         "id": claims.user_id,
         "username": claims.username,
         "roles": list(claims.roles),
+        "email_verified": claims.email_verified,
         "session_id": claims.session_id,
         "expires_at": claims.expires_at,
     }

@@ -9,7 +9,7 @@ import uuid
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from auth_app import audit, store
+from auth_app import account_mail, audit, store
 from auth_app.passwords import check_password, hash_cost, hash_password
 from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions
@@ -46,6 +46,7 @@ class Accounts:
             with self._pool.connection() as conn, conn.transaction():
                 user = store.insert_user(conn, username, email, password_hash)
                 audit.record(conn, "user_created", actor=user.id, target=user.id)
+                account_mail.signed_up(conn, user.id)
             return user
         except pg_errors.UniqueViolation as exc:
             metrics.SIGNUPS.labels(result="taken").inc()
@@ -77,6 +78,7 @@ class Accounts:
             self._throttle.record_failure(throttle_key)
             audit.login_failed(self._pool, user, password_ok)
             raise InvalidCredentials()
+        account_mail.refuse_unverified(self._settings.mail, user.email_verified)
         # Opening the session reads the user again under a lock: a disable or
         # password change that landed while bcrypt ran refuses this login.
         try:
@@ -90,6 +92,7 @@ class Accounts:
                 raise InvalidCredentials() from None
             response = self._sessions.open(user, client)
         self._throttle.record_success(throttle_key)
+        account_mail.signed_in(self._pool, self._settings.mail, user.id, client.short_user_agent, client.ip)
         self._rehash_if_cost_changed(user, password)
         return response
 
@@ -141,6 +144,7 @@ class Accounts:
                 if locked is not None and locked.password_hash == user.password_hash:
                     store.set_password_hash(conn, user_id, new_hash)
                     audit.record(conn, "authn_password_change", target=user_id, session=claims.session_id)
+                    account_mail.password_changed(conn, self._settings.mail, user_id)
                     keep = uuid.UUID(claims.session_id)
                     end_all_sessions(conn, self._revocations, user_id, "password_changed", keep=keep)
                     return

@@ -9,7 +9,12 @@ from auth_app import audit, passwords
 from auth_app.accounts import Accounts
 from auth_app.audit_routes import bp as audit_bp
 from auth_app.db import open_pool
+from auth_app.email_verification import EmailVerification
 from auth_app.housekeeping import start_housekeeping
+from auth_app.mail_limits import MailRequestLimits
+from auth_app.mail_routes import bp as mail_bp
+from auth_app.outbox import start_outbox_sender
+from auth_app.password_reset import PasswordReset
 from auth_app.revocation_rebuild import start_rebuild_watcher
 from auth_app.routes import bp as routes_bp
 from auth_app.routes import docs as docs_bp
@@ -29,9 +34,9 @@ DEPENDENCY_ERRORS = (psycopg.OperationalError, psycopg_pool.PoolTimeout, redis.R
 def create_app(settings: Settings | None = None, pool_size: int = 8, background: bool = True) -> Flask:
     """Build the app; settings default to the environment and are validated here.
 
-    With ``background`` two daemon threads run: one rebuilds the revocation
-    list whenever Redis restarts or loses it, one prunes old rows (both off
-    in unit tests).
+    With ``background`` three daemon threads run: one rebuilds the revocation
+    list whenever Redis restarts or loses it, one prunes old rows, one sends
+    the mail outbox (all off in unit tests).
     """
     settings = settings or load_settings()
     passwords.configure(settings.password_queue_deadline)
@@ -49,13 +54,20 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
         ),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
     )
+    mail_limits = MailRequestLimits(redis_client)
+    app.extensions.update(
+        password_reset=PasswordReset(settings, pool, revocations, mail_limits),
+        email_verification=EmailVerification(pool, mail_limits),
+    )
     app.register_blueprint(routes_bp)
     app.register_blueprint(docs_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(mail_bp)
     audit.init_app(app)
     if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)
         start_housekeeping(pool, settings.audit_retention_days)
+        start_outbox_sender(pool, settings.mail)
         metrics.start_sampler(metrics.pool_sampler(pool))
     metrics.instrument(app)
     return app

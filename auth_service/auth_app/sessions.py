@@ -135,6 +135,7 @@ class Sessions:
             # The middle of the millisecond the database chose: the token's
             # iat (rounded down to milliseconds) is then exactly that one.
             now=(issued_ms + 0.5) / 1000,
+            email_verified=user.email_verified,
         )
         return {
             "access_token": access_token,

@@ -4,6 +4,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from auth_app.mail_settings import MailSettings, load_mail_settings
 from authcore.settings import SettingsError, TokenSettings, read_int, read_str, read_token_settings
 
 
@@ -18,6 +19,7 @@ class Settings:
     login_max_failures: int
     log_level: str
     audit_retention_days: int
+    mail: MailSettings
     password_queue_deadline: float = 2.0
 
 
@@ -33,6 +35,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=read_str(env, "LOG_LEVEL", "INFO"),
         audit_retention_days=read_int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
         password_queue_deadline=read_seconds(env, "PASSWORD_QUEUE_DEADLINE", 2.0, 0.0, 30.0),
+        mail=load_mail_settings(env),
     )
 
 

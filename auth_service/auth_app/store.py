@@ -23,9 +23,13 @@ class User:
     roles: list[str]
     disabled_at: datetime | None
     created_at: datetime
+    email_verified: bool = False
 
 
-_SELECT_USER = "SELECT id, username, email, password_hash, roles, disabled_at, created_at FROM users "
+_SELECT_USER = (
+    "SELECT id, username, email, password_hash, roles, disabled_at, created_at,"
+    " email_verified_at IS NOT NULL AS email_verified FROM users "
+)
 
 
 def insert_user(
@@ -130,7 +134,8 @@ def lock_session_user_for_issuing(conn: Connection, session_id: uuid.UUID) -> Us
     """The user owning a session, its row locked FOR SHARE (see ``lock_user_for_issuing``)."""
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
-            "SELECT u.id, u.username, u.email, u.password_hash, u.roles, u.disabled_at, u.created_at"
+            "SELECT u.id, u.username, u.email, u.password_hash, u.roles, u.disabled_at, u.created_at,"
+            " u.email_verified_at IS NOT NULL AS email_verified"
             " FROM users u JOIN sessions s ON s.user_id = u.id WHERE s.id = %s FOR SHARE OF u",
             (session_id,),
         )

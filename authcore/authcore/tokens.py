@@ -54,6 +54,8 @@ class AccessClaims:
     issued_at: float
     expires_at: int
     roles: tuple[str, ...]
+    # Optional: tokens issued before the claim existed lack it and read as False.
+    email_verified: bool = False
 
 
 def issue_access_token(
@@ -63,6 +65,7 @@ def issue_access_token(
     username: str,
     session_id: str,
     roles: list[str],
+    email_verified: bool = False,
     now: float | None = None,
 ) -> tuple[str, AccessClaims]:
     """Sign a new access token with the first key; return it and its claims."""
@@ -79,6 +82,7 @@ def issue_access_token(
         issued_at=issued_at,
         expires_at=expires_at,
         roles=tuple(sorted(roles)),
+        email_verified=email_verified,
     )
     payload = {
         "iss": settings.issuer,
@@ -91,6 +95,7 @@ def issue_access_token(
         "exp": expires_at,
         "roles": list(claims.roles),
         "username": username,
+        "email_verified": email_verified,
     }
     key = settings.signing_key
     headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
@@ -185,6 +190,9 @@ def _typed_claims(payload: dict) -> AccessClaims:
     roles = payload["roles"]
     if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
         raise InvalidToken("roles must be a list of strings")
+    email_verified = payload.get("email_verified", False)
+    if not isinstance(email_verified, bool):
+        raise InvalidToken("email_verified must be a boolean")
     return AccessClaims(
         user_id=payload["sub"],
         username=payload["username"],
@@ -193,4 +201,5 @@ def _typed_claims(payload: dict) -> AccessClaims:
         issued_at=float(payload["iat"]),
         expires_at=int(payload["exp"]),
         roles=tuple(roles),
+        email_verified=email_verified,
     )

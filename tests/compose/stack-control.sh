@@ -10,6 +10,7 @@
 #   signal SIG S            any other signal: docker kill -s SIG
 #   kill-worker S           SIGKILL one gunicorn worker of S (the master replaces it)
 #   redis-cli ARGS...       redis-cli inside the redis container
+#   mail ARGS...            what the mail sink received (python -m mailsink show ARGS)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -91,8 +92,11 @@ print(workers[0])'
     redis-cli)
         compose exec -T redis redis-cli "$@"
         ;;
+    mail)
+        compose exec -T mailsink python -m mailsink show --dir /var/lib/mailsink "$@"
+        ;;
     *)
-        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS" >&2
+        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS" >&2
         exit 2
         ;;
 esac

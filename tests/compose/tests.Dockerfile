@@ -11,6 +11,7 @@ WORKDIR /src
 COPY requirements-dev.txt ./
 COPY auth_service/requirements.txt auth_service/requirements.txt
 COPY api_service/requirements.txt api_service/requirements.txt
+COPY mailsink/requirements.txt mailsink/requirements.txt
 COPY authcore authcore
 # The CA bundle is put together and removed in the same step, so no layer keeps it.
 RUN cp /etc/ssl/certs/ca-certificates.crt /tmp/ca-bundle.pem \

@@ -169,9 +169,11 @@ build_images() {
     if ls /usr/local/share/ca-certificates/*.crt >/dev/null 2>&1; then
         extra=(--build-arg "EXTRA_CA_CERTS=$(cat /usr/local/share/ca-certificates/*.crt)")
     fi
-    docker build -q "${extra[@]}" -f "$repo/auth_service/Dockerfile" -t "authstack/auth_service:$TAG" "$repo" >/dev/null &&
-        docker build -q "${extra[@]}" -f "$repo/api_service/Dockerfile" -t "authstack/api_service:$TAG" "$repo" >/dev/null &&
-        docker build -q -t "authstack/nginx:$TAG" "$repo/nginx" >/dev/null &&
+    docker build -q "${extra[@]}" --build-arg SERVICE=auth_service --build-arg HEALTH_PATH=/auth/healthz \
+        -t "authstack/auth_service:$TAG" "$repo" >/dev/null &&
+        docker build -q "${extra[@]}" --build-arg SERVICE=api_service --build-arg HEALTH_PATH=/api/healthz \
+            -t "authstack/api_service:$TAG" "$repo" >/dev/null &&
+        docker build -q -f "$repo/nginx/Dockerfile" -t "authstack/nginx:$TAG" "$repo" >/dev/null &&
         docker build -q "${extra[@]}" -f "$repo/tests/compose/tests.Dockerfile" -t "authstack/tests:$TAG" "$repo" >/dev/null
 }
 

@@ -1,0 +1,41 @@
+"""Email verification: using the mailed link, and asking for a new one."""
+
+import uuid
+
+from psycopg_pool import ConnectionPool
+
+from auth_app import mail_store
+from auth_app.email_tokens import EMAIL_VERIFICATION, hash_email_token, looks_like_email_token
+from auth_app.mail_limits import MailRequestLimits
+from authcore.errors import ApiError
+
+
+class InvalidVerificationToken(ApiError):
+    """The verification token is malformed, unknown, expired or already used."""
+
+    status, code = 400, "invalid_verification_token"
+    message = "This verification link is invalid, expired or already used; ask for a new one."
+
+
+class EmailVerification:
+    """The email-verification operations of one auth_service worker."""
+
+    def __init__(self, pool: ConnectionPool, limits: MailRequestLimits):
+        self._pool = pool
+        self._limits = limits
+
+    def verify(self, token: str) -> None:
+        """Mark the address the token was mailed to as verified (single use)."""
+        if not looks_like_email_token(token):
+            raise InvalidVerificationToken()
+        with self._pool.connection() as conn, conn.transaction():
+            found = mail_store.consume_token(conn, hash_email_token(token), EMAIL_VERIFICATION)
+            # The address must still be the account's (it was mailed to that one).
+            if found is None or not mail_store.mark_email_verified(conn, *found):
+                raise InvalidVerificationToken()
+
+    def resend(self, user_id: str) -> None:
+        """Queue a new verification mail (the sender skips it if the address is verified by then)."""
+        self._limits.count(EMAIL_VERIFICATION, user_id)
+        with self._pool.connection() as conn:
+            mail_store.enqueue(conn, EMAIL_VERIFICATION, user_id=uuid.UUID(user_id))
