@@ -9,9 +9,9 @@ from authcore.errors import ApiError, register_error_handlers
 
 # The one code each status may carry in a body of ours (409 carries its conflict's own).
 EXPECTED_CODES = {
-    400: {"bad_request", "reserved_header"},
+    400: {"bad_request", "reserved_header", "invalid_reset_token", "invalid_verification_token"},
     401: {"invalid_credentials", "missing_token", "invalid_token"},
-    403: {"forbidden", "csrf_failed"},
+    403: {"forbidden", "csrf_failed", "email_not_verified"},
     404: {"not_found"},
     405: {"method_not_allowed"},
     409: {"username_taken", "email_taken", "conflict"},
