@@ -6,7 +6,14 @@ import pytest
 
 from tests.helpers import assert_error
 
-FILES = {"/": "text/html", "/app.js": "text/javascript", "/app.css": "text/css"}
+FILES = {
+    "/": "text/html",
+    "/app.js": "text/javascript",
+    "/app.css": "text/css",
+    # The mailed links open the page itself.
+    "/reset-password": "text/html",
+    "/verify-email": "text/html",
+}
 
 
 @pytest.mark.parametrize(("path", "media_type"), FILES.items())

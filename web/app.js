@@ -7,7 +7,7 @@
 const COOKIE_MODE = { "X-Auth-Mode": "cookie" };
 const SESSION_ENDED = "Your session has ended; log in again.";
 
-const state = { accessToken: null, refreshing: null };
+const state = { accessToken: null, refreshing: null, linkToken: null };
 
 /** A failed call: the API's JSON error (status 0 when the server can't be reached). */
 class ApiError extends Error {
@@ -178,6 +178,39 @@ async function signUp(values) {
   notify(`Account ${user.username} created; you can log in now.`);
 }
 
+async function forgotPassword(values) {
+  const answer = await call("POST", "/auth/password/forgot", { body: { email: values.email } });
+  notify(answer.message);
+}
+
+async function resetPassword(values) {
+  await call("POST", "/auth/password/reset", {
+    body: { token: state.linkToken, new_password: values.new_password },
+  });
+  state.linkToken = null;
+  history.replaceState(null, "", "/");
+  $("#reset").hidden = true;
+  showSignedOut("Your password is reset and every session has ended; log in with the new one.");
+}
+
+/** The token of a mailed link: it travels in the fragment, which no server ever receives. */
+function linkToken() {
+  const match = /(?:^#|&)token=([A-Za-z0-9_-]+)/.exec(location.hash);
+  return match ? match[1] : "";
+}
+
+/** Follow a mailed verification link; what happened, for the notice. */
+async function verifyEmail() {
+  const token = linkToken();
+  history.replaceState(null, "", "/");
+  try {
+    await call("POST", "/auth/email/verify", { body: { token } });
+    return "Your email address is verified.";
+  } catch (error) {
+    return error.message;
+  }
+}
+
 async function logOut() {
   await authed("POST", "/auth/logout", { headers: COOKIE_MODE });
   showSignedOut("You are logged out.");
@@ -255,17 +288,26 @@ async function start() {
   onSubmit($("#signup-form"), signUp);
   onSubmit($("#password-form"), changePassword);
   onSubmit($("#admin-form"), administer);
+  onSubmit($("#forgot-form"), forgotPassword);
+  onSubmit($("#reset-form"), resetPassword);
   onClick("#whoami-button", whoAmI);
   onClick("#sessions-button", listSessions);
   onClick("#logout-button", logOut);
   onClick("#logout-all-button", logOutEverywhere);
+  if (location.pathname === "/reset-password") {
+    state.linkToken = linkToken();
+    $("#reset").hidden = false;
+    return;
+  }
+  const notice = location.pathname === "/verify-email" ? await verifyEmail() : "";
   try {
     await refresh();
   } catch (error) {
     // 401: no cookie, or its session ended: simply signed out.
-    showSignedOut(error.status === 401 ? "" : error.message);
+    showSignedOut(error.status === 401 ? notice : error.message);
     return;
   }
+  notify(notice);
   await showSignedIn();
 }
 
