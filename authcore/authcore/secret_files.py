@@ -41,3 +41,6 @@ def load_secret_files(env: MutableMapping[str, str] | None = None) -> None:
         if not value:
             raise SettingsError(f"{file_setting} names an empty file")
         env[target] = value
+        # Read once: a second call (the master validates each group of
+        # settings in turn) must not take its own result for a conflict.
+        del env[file_setting]

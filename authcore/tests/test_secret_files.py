@@ -33,3 +33,12 @@ def test_bad_file_settings_name_the_setting(tmp_path, env, message):
     env = {name: value.format(empty=empty) for name, value in env.items()}
     with pytest.raises(SettingsError, match=message):
         load_secret_files(env)
+
+
+def test_loading_twice_is_the_same_as_once(tmp_path):
+    secret = tmp_path / "jwt"
+    secret.write_text("s3cr3t-value-from-a-file\n")
+    env = {"JWT_SECRET_FILE": str(secret)}
+    load_secret_files(env)
+    load_secret_files(env)
+    assert env == {"JWT_SECRET": "s3cr3t-value-from-a-file"}
