@@ -28,6 +28,8 @@ compose_dir=$repo/tests/compose
 STACK=${SWARM_TEST_STACK:-authstack-swarmtest}
 TAG=swarm-1
 TAG2=swarm-2
+# Gateway mode with a role prefix, so the suite's gateway tests see a 403 too.
+GATEWAY_ROLE=app-user
 TIMINGS_FILE=$(mktemp)
 export TIMINGS_FILE
 workdir=$(mktemp -d)
@@ -174,6 +176,8 @@ build_images() {
         docker build -q "${extra[@]}" --build-arg SERVICE=api_service --build-arg HEALTH_PATH=/api/healthz \
             -t "authstack/api_service:$TAG" "$repo" >/dev/null &&
         docker build -q -f "$repo/nginx/Dockerfile" -t "authstack/nginx:$TAG" "$repo" >/dev/null &&
+        docker build -q -t "authstack/whoami:$TAG" "$repo/whoami" >/dev/null &&
+        docker build -q "${extra[@]}" -t "authstack/mailsink:$TAG" "$repo/mailsink" >/dev/null &&
         docker build -q "${extra[@]}" -f "$repo/tests/compose/tests.Dockerfile" -t "authstack/tests:$TAG" "$repo" >/dev/null
 }
 
@@ -199,13 +203,16 @@ swarm_up() {
 }
 
 deploy() {
+    local public_url="http://localhost:$HTTP_PORT"
     IMAGE_TAG=$TAG HTTP_PORT=$HTTP_PORT BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT=200r/s LOGIN_MAX_FAILURES=5 \
+        APP_ROLE=$GATEWAY_ROLE NOTIFY_NEW_DEVICE=1 PUBLIC_URL=$public_url \
         docker stack deploy --resolve-image never -c "$repo/deploy/swarm/stack.yml" "$STACK" >/dev/null
 }
 
 wait_stack() {
     wait_job_done migrate 240 &&
         wait_replicas postgres 1 240 && wait_replicas redis 1 240 &&
+        wait_replicas mailsink 1 120 && wait_replicas whoami 1 120 &&
         wait_replicas auth_service 2 240 && wait_replicas api_service 2 240 && wait_replicas nginx 1 120 &&
         wait_http /auth/healthz 60 && wait_http /api/healthz 60
 }
@@ -220,9 +227,14 @@ make_admin() {
 }
 
 run_suite() {
+    # As in compose: the suite reads the mail sink's volume; tests/browser needs
+    # chromium and tests/observability its own Prometheus (both run in make test).
     docker run --rm --network "$(service frontend)" -e BASE_URL=http://nginx:80 \
         -e ADMIN_USERNAME="$ADMIN_USERNAME" -e ADMIN_PASSWORD="$ADMIN_PASSWORD" -e LOGIN_MAX_FAILURES=5 \
-        "authstack/tests:$TAG" python -m pytest tests --ignore=tests/faults -p no:cacheprovider -q
+        -e APP_ROLE="$GATEWAY_ROLE" -e AUTHSTACK_STACK_RUN=1 \
+        -e MAIL_SINK_DIR=/mailsink -v "$(service mailsink-data):/mailsink:ro" \
+        "authstack/tests:$TAG" python -m pytest tests --ignore=tests/faults --ignore=tests/browser \
+        --ignore=tests/observability -p no:cacheprovider -q
 }
 
 get_token() {
