@@ -231,7 +231,7 @@ run_suite() {
     # chromium and tests/observability its own Prometheus (both run in make test).
     docker run --rm --network "$(service frontend)" -e BASE_URL=http://nginx:80 \
         -e ADMIN_USERNAME="$ADMIN_USERNAME" -e ADMIN_PASSWORD="$ADMIN_PASSWORD" -e LOGIN_MAX_FAILURES=5 \
-        -e APP_ROLE="$GATEWAY_ROLE" -e AUTHSTACK_STACK_RUN=1 \
+        -e APP_ROLE="$GATEWAY_ROLE" -e AUTHSTACK_STACK_RUN=1 -e NOTIFY_NEW_DEVICE=1 \
         -e MAIL_SINK_DIR=/mailsink -v "$(service mailsink-data):/mailsink:ro" \
         "authstack/tests:$TAG" python -m pytest tests --ignore=tests/faults --ignore=tests/browser \
         --ignore=tests/observability -p no:cacheprovider -q
