@@ -24,7 +24,14 @@ from authcore.settings import DEFAULT_AUDIENCE, DEFAULT_ISSUER
 from runner import __main__ as stack_commands
 from runner import supervisor
 from runner.nginx_config import write_nginx_config
-from runner.settings import ROOT, StackSettings, free_port, load_stack_settings, merged_environment
+from runner.settings import (
+    ROOT,
+    StackSettings,
+    free_port,
+    fresh_store_passwords,
+    load_stack_settings,
+    merged_environment,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 # High enough that nginx never limits the measurements that aren't about limiting.
@@ -46,7 +53,7 @@ def bench_environment() -> dict[str, str]:
         "STATE_DIR": os.environ.get("BENCH_STATE_DIR", str(ROOT / ".state" / "bench")),
         "HTTP_PORT": str(free_port()),
         "JWT_KEYS": f"bench1:{secrets.token_urlsafe(48)}",
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+        **fresh_store_passwords(),
         "BCRYPT_ROUNDS": os.environ.get("BENCH_BCRYPT_ROUNDS", RELEASE_BCRYPT_ROUNDS),
         "AUTH_RATE_LIMIT": UNLIMITED_RATE,
         "LOGIN_MAX_FAILURES": "5",

@@ -13,7 +13,14 @@ import sys
 
 from runner import __main__ as stack_commands
 from runner import supervisor
-from runner.settings import ROOT, free_port, load_stack_settings
+from runner.settings import (
+    REDIS_API_USER,
+    ROOT,
+    free_port,
+    fresh_store_passwords,
+    load_stack_settings,
+    redis_url,
+)
 
 TEST_PATHS = ("authcore/tests", "auth_service/tests", "api_service/tests", "tests")
 
@@ -25,7 +32,7 @@ def test_environment() -> dict[str, str]:
         "HTTP_PORT": str(free_port()),
         # JWT_KEYS wins over JWT_SECRET, so set it: a developer's .env can't leak in.
         "JWT_KEYS": f"test1:{secrets.token_urlsafe(48)}",
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+        **fresh_store_passwords(),
         "BCRYPT_ROUNDS": "4",
         # High enough for the suite's own traffic; the rate-limit tests burst past it.
         "AUTH_RATE_LIMIT": "200r/s",
@@ -61,6 +68,8 @@ def main(pytest_args: list[str]) -> int:
             **stack.env,
             **admin,
             "BASE_URL": stack.base_url,
+            # api_service's own Redis user, for its in-process unit tests.
+            "API_SERVICE_REDIS_URL": redis_url(stack.ports, REDIS_API_USER),
             # How the fault tests stop, stall and kill parts of this stack.
             "STACK_CONTROL": f"{supervisor.VENV_BIN / 'python'} -m runner",
         }

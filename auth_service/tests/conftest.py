@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from auth_app.app import create_app
-from auth_app.settings import load_settings
+from auth_app.settings import database_conninfo, load_settings
 
 
 def _required(name: str) -> str:
@@ -19,7 +19,9 @@ def _required(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    return _required("DATABASE_URL")
+    """The service's own connection (its role, its password), as auth_service connects."""
+    _required("DATABASE_URL")
+    return database_conninfo(os.environ)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ def redis_client():
     url = os.environ.get("REDIS_URL")
     if not url:
         pytest.fail("REDIS_URL is not set: run the suite with `make test`")
-    client = make_redis(url)
+    client = make_redis(url, os.environ.get("REDIS_AUTH_PASSWORD"))
     yield client
     client.close()
 
