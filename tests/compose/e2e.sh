@@ -8,8 +8,9 @@
 #     every healthcheck;
 #  5. run the integration suite (tests/) in the `tests` compose service
 #     (profile "test"), against nginx by service name;
-#     then tests/faults from the host, with tests/compose/stack-control.sh as
-#     STACK_CONTROL (they stop, freeze and kill containers);
+#     then tests/faults and tests/privilege from the host, with
+#     tests/compose/stack-control.sh as STACK_CONTROL (they stop, freeze and
+#     kill containers, and probe what each part may do);
 #  6. stop redis: /api/v1/me must answer 503 (JSON, Retry-After), then 200
 #     again once redis is back; stop postgres: issued tokens keep working;
 #  7. scale api_service to 3: report whether the running nginx finds the new
@@ -279,7 +280,10 @@ HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1",
 umask 077
 cat >"$workdir/compose.env" <<EOF
 JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
-POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+POSTGRES_MIGRATION_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+REDIS_AUTH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+REDIS_API_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 HTTP_PORT=$HTTP_PORT
 BCRYPT_ROUNDS=4
 AUTH_RATE_LIMIT=200r/s
@@ -323,12 +327,12 @@ run_faults() {
         export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
             STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD
         BASE_URL=$(base_url)
-        .venv/bin/python -m pytest tests/faults -p no:cacheprovider
+        .venv/bin/python -m pytest tests/faults tests/privilege -p no:cacheprovider
     )
 }
 step "admin command" make_admin || true
 step "integration tests" run_suite || true
-step "fault tests (host)" run_faults || true
+step "fault + privilege tests (host)" run_faults || true
 step "redis/postgres outages" outages || true
 step "scale api_service=3" scale_check || true
 log "total so far: $(($(now) - start_all))s"
