@@ -13,6 +13,7 @@
 #   service-exec S CMD...   run CMD inside service S's container, as it runs
 #   client-exec CMD...      run CMD where a client is: the tests container (edge network only)
 #   service-address S       where service S listens (host:port on the compose networks)
+#   logs S                  the last log lines of S
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -110,6 +111,9 @@ print(workers[0])'
         ;;
     service-address)
         echo "$1:8000"
+        ;;
+    logs)
+        compose logs --no-color --tail 200 "$1" 2>&1
         ;;
     *)
         echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | service-exec S CMD | client-exec CMD | service-address S" >&2
