@@ -153,3 +153,7 @@ def test_nginx_own_502_and_504_carry_the_security_headers(api, stack):
         assert response.headers["X-Request-ID"]
     finally:
         stack.run("start", "auth_service")
+        # In compose the restarted container may have a new address, which
+        # nginx only looks up when it starts.
+        stack.run("stop", "nginx")
+        stack.run("start", "nginx")
