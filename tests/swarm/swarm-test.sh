@@ -28,6 +28,7 @@ compose_dir=$repo/tests/compose
 STACK=${SWARM_TEST_STACK:-authstack-swarmtest}
 TAG=swarm-1
 TAG2=swarm-2
+GATEWAY_ROLE=app-user
 TIMINGS_FILE=$(mktemp)
 export TIMINGS_FILE
 workdir=$(mktemp -d)
@@ -206,7 +207,10 @@ swarm_up() {
 }
 
 deploy() {
+    # The suite's settings, as make test and make compose-test set them: a
+    # gateway role prefix and the new-device notice on.
     IMAGE_TAG=$TAG HTTP_PORT=$HTTP_PORT BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT=200r/s LOGIN_MAX_FAILURES=5 \
+        APP_ROLE=$GATEWAY_ROLE NOTIFY_NEW_DEVICE=1 \
         docker stack deploy --resolve-image never -c "$repo/deploy/swarm/stack.yml" "$STACK" >/dev/null
 }
 
@@ -234,6 +238,7 @@ run_suite() {
     docker run --rm --network "$(service frontend)" -e BASE_URL=http://nginx:8080 \
         -e ADMIN_USERNAME="$ADMIN_USERNAME" -e ADMIN_PASSWORD="$ADMIN_PASSWORD" -e LOGIN_MAX_FAILURES=5 \
         -e AUTHSTACK_STACK_RUN=1 -e PUBLIC_URL=http://localhost:8080 -e MAIL_SINK_DIR=/mailsink \
+        -e APP_ROLE="$GATEWAY_ROLE" -e NOTIFY_NEW_DEVICE=1 \
         -v "$(service mailsink-data)":/mailsink:ro \
         "authstack/tests:$TAG" python -m pytest tests --ignore=tests/faults --ignore=tests/privilege \
         --ignore=tests/browser --ignore=tests/observability -p no:cacheprovider -q
