@@ -14,4 +14,4 @@ def on_starting(server):
     settings = exit_on_bad_settings(load_settings)
     exit_on_bad_settings(metrics_port)
     exit_on_bad_settings(read_log_format)
-    start_metrics_listener("api_service", settings.redis_url)
+    start_metrics_listener("api_service", settings.redis_url, redis_password=settings.redis_password)

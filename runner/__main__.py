@@ -9,10 +9,15 @@ stop|start S     stop or start one of: postgres redis mailsink auth_service api_
                  nginx_exporter
 mail [--to A] [--format json] [--last N]   the latest mail the mail sink received
 migrate          apply pending migrations to the running stack's database
+redis-cli ARGS   redis-cli as Redis's full-rights default user
+service-exec S CMD...   run CMD with service S's settings, as its OS user
+client-exec CMD...      run CMD as an outsider on this host (nobody)
+service-address S       where service S listens
 """
 
 import contextlib
 import os
+import pwd
 import shutil
 import signal
 import subprocess
@@ -21,7 +26,7 @@ import time
 
 import requests
 
-from runner import supervisor
+from runner import datastores, supervisor
 from runner.datastores import StackError, wait_for_postgres, wait_for_redis
 from runner.processes import descendants
 from runner.settings import ROOT, SERVICES, StackSettings, load_stack_settings
@@ -172,9 +177,48 @@ def cmd_kill_worker(stack: StackSettings, name: str) -> int:
 
 
 def cmd_redis_cli(stack: StackSettings, args: list[str]) -> int:
-    """redis-cli against this stack's Redis."""
-    command = [shutil.which("redis-cli") or "redis-cli", "-p", str(stack.ports["redis"]), *args]
-    return subprocess.run(command).returncode
+    """redis-cli against this stack's Redis, as its full-rights ``default`` user."""
+    command = [
+        shutil.which("redis-cli") or "redis-cli",
+        "-p",
+        str(stack.ports["redis"]),
+        "--no-auth-warning",
+        *args,
+    ]
+    password = datastores.redis_admin_password_file(stack).read_text().strip()
+    return subprocess.run(command, env={**os.environ, "REDISCLI_AUTH": password}).returncode
+
+
+def _demoted(user):
+    if user is None:
+        return None
+
+    def demote():
+        os.setgroups([])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+
+    return demote
+
+
+def cmd_service_exec(stack: StackSettings, service: str, command: list[str]) -> int:
+    """Run ``command`` as ``service`` runs: its settings, its OS user (the privilege tests use it)."""
+    env = {**stack.env, **supervisor.service_overrides(stack, service)}
+    env["PATH"] = f"{supervisor.VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}"
+    return subprocess.run(command, env=env, cwd="/", preexec_fn=_demoted(datastores.app_user())).returncode
+
+
+def cmd_client_exec(command: list[str]) -> int:
+    """Run ``command`` as an outsider on this host (nobody, when we are root)."""
+    outsider = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
+    return subprocess.run(command, env=env, cwd="/", preexec_fn=_demoted(outsider)).returncode
+
+
+def cmd_service_address(stack: StackSettings, service: str) -> int:
+    """Print where ``service`` listens (a unix socket here; host:port in compose)."""
+    print(f"unix:{datastores.service_socket(stack, service)}")
+    return 0
 
 
 def cmd_mail(stack: StackSettings, args: list[str]) -> int:
@@ -219,6 +263,12 @@ def main(argv: list[str]) -> int:
             return cmd_kill_worker(stack, args[0])
         if command == "redis-cli":
             return cmd_redis_cli(stack, args)
+        if command == "service-exec" and len(args) > 1 and args[0] in ("auth_service", "api_service"):
+            return cmd_service_exec(stack, args[0], args[1:])
+        if command == "client-exec" and args:
+            return cmd_client_exec(args)
+        if command == "service-address" and args in (["auth_service"], ["api_service"]):
+            return cmd_service_address(stack, args[0])
         if command == "migrate":
             migrate(stack)
             return 0

@@ -2,20 +2,34 @@
 
 Run as root (CI, a fresh machine), the servers run as their own non-root OS
 users, as Debian's packages set them up; run as a normal user, as that user.
+
+Each part gets only the rights it needs (docs/OPERATIONS.md "Who runs as
+whom"): the Postgres superuser is used by this module alone, to create the
+database and the two roles of stores/postgres/roles.sql; Redis's users come from
+stores/redis/users.acl, and its full-rights ``default`` user has a fresh random
+password each start, kept in the state folder for `python -m runner redis-cli`.
 """
 
+import hashlib
 import os
 import pwd
+import secrets
 import shutil
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import psycopg
 import redis
 
-from runner.settings import DB_NAME, DB_USER, StackSettings
+from authcore.settings import SettingsError, read_secret
+from runner.settings import DB_MIGRATION_USER, DB_NAME, DB_USER, ROOT, StackSettings
+
+DB_SUPERUSER = "postgres"
+ROLES_SQL = ROOT / "stores" / "postgres" / "roles.sql"
+REDIS_ACL_TEMPLATE = ROOT / "stores" / "redis" / "users.acl"
 
 
 class StackError(Exception):
@@ -46,6 +60,56 @@ def service_user(preferred: str) -> pwd.struct_passwd | None:
         return pwd.getpwnam("nobody")
 
 
+SERVICE_OS_USER = "authstack"
+
+
+def app_user() -> pwd.struct_passwd | None:
+    """The unprivileged OS user both services run as when we are root (created on first use)."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        return pwd.getpwnam(SERVICE_OS_USER)
+    except KeyError:
+        pass
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    subprocess.run(
+        [useradd, "--system", "--user-group", "--no-create-home", "--home-dir", "/nonexistent",
+         "--shell", "/usr/sbin/nologin", SERVICE_OS_USER],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return pwd.getpwnam(SERVICE_OS_USER)
+
+
+def make_code_reachable(owner: pwd.struct_passwd | None) -> None:
+    """Let the services' user reach the checkout, the venv and the interpreter it links to.
+
+    Execute bits on parent folders only (e.g. a pyenv Python under /root),
+    as for the data folders: nothing becomes listable or writable.
+    """
+    if owner is None:
+        return
+    for path in (
+        ROOT / "auth_service",
+        ROOT / "api_service",
+        ROOT / "whoami",
+        ROOT / "mailsink",
+        Path(sys.base_prefix) / "bin",
+    ):
+        _make_reachable(path / "x")
+
+
+def socket_dir(stack: StackSettings) -> Path:
+    """Where the services' unix sockets live: reachable by their user and nginx's workers only."""
+    owner = app_user()
+    folder = owned_dir(stack.path("run", "sockets"), owner, mode=0o750 if owner else 0o700)
+    return folder
+
+
+def service_socket(stack: StackSettings, service: str) -> Path:
+    """The unix socket ``service`` (auth_service or api_service) listens on."""
+    return stack.path("run", "sockets", f"{service}.sock")
+
+
 def _make_reachable(path: Path) -> None:
     """Let other users traverse every parent of ``path`` (root only, execute bit only).
 
@@ -58,7 +122,8 @@ def _make_reachable(path: Path) -> None:
             os.chmod(parent, mode | stat.S_IXOTH)
 
 
-def _owned_dir(path: Path, owner: pwd.struct_passwd | None, mode: int = 0o700) -> Path:
+def owned_dir(path: Path, owner: pwd.struct_passwd | None, mode: int = 0o700) -> Path:
+    """Create ``path`` (and its parents), owned by ``owner`` when given, with ``mode``; return it."""
     path.mkdir(parents=True, exist_ok=True)
     if owner is not None:
         _make_reachable(path)
@@ -78,19 +143,41 @@ def _as_user(owner: pwd.struct_passwd | None):
     return demote
 
 
+def stack_secret(stack: StackSettings, name: str) -> str:
+    """A password setting of the stack (``name`` or ``name_FILE``); StackError if missing."""
+    try:
+        return read_secret(stack.env, name)
+    except SettingsError as exc:
+        raise StackError(f"{exc}; see .env.example") from None
+
+
+def _superuser_password_file(stack: StackSettings) -> Path:
+    return stack.path("postgres", "superuser.pw")
+
+
 def prepare_postgres(stack: StackSettings) -> Path:
-    """Create the cluster on first start; return its data folder."""
+    """Create the cluster on first start; return its data folder.
+
+    The superuser's password is random, kept in the state folder (readable
+    by whoever started the stack only) and used by this runner alone.
+    """
     owner = service_user("postgres")
     data = stack.path("postgres", "data")
-    _owned_dir(data.parent, owner)
+    owned_dir(data.parent, owner)
     if (data / "PG_VERSION").exists():
+        if not _superuser_password_file(stack).exists():
+            raise StackError(
+                f"{data} was made by an older version, whose services logged in as the superuser: "
+                "move it away (or set STATE_DIR) and start again"
+            )
         return data
-    password = stack.env.get("POSTGRES_PASSWORD", "")
-    if len(password) < 12:
-        raise StackError("POSTGRES_PASSWORD must be set (12+ characters); see .env.example")
-    _owned_dir(data, owner)
+    owned_dir(data, owner)
+    superuser_password = secrets.token_urlsafe(32)
+    kept = _superuser_password_file(stack)
+    kept.write_text(superuser_password + "\n")
+    kept.chmod(0o600)
     pwfile = stack.path("postgres", "initdb.pw")
-    pwfile.write_text(password + "\n")
+    pwfile.write_text(superuser_password + "\n")
     if owner is not None:
         os.chown(pwfile, owner.pw_uid, owner.pw_gid)
     pwfile.chmod(0o600)
@@ -99,7 +186,7 @@ def prepare_postgres(stack: StackSettings) -> Path:
             [
                 str(postgres_bin_dir() / "initdb"),
                 f"--pgdata={data}",
-                f"--username={DB_USER}",
+                f"--username={DB_SUPERUSER}",
                 f"--pwfile={pwfile}",
                 "--auth-host=scram-sha-256",
                 "--auth-local=peer",
@@ -128,12 +215,43 @@ def postgres_command(stack: StackSettings, data: Path) -> list[str]:
         "-p", str(stack.ports["postgres"]),
         "-c", "unix_socket_directories=",
         "-c", "max_connections=100",
+        # No DETAIL lines: a unique violation's would echo a username or email.
+        "-c", "log_error_verbosity=terse",
     ]  # fmt: skip
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def redis_admin_password_file(stack: StackSettings) -> Path:
+    """Where this start's password of Redis's full-rights ``default`` user is kept."""
+    return stack.path("run", "redis-admin.pw")
+
+
 def prepare_redis(stack: StackSettings) -> Path:
-    """The Redis data folder (append-only file lives there)."""
-    return _owned_dir(stack.path("redis"), service_user("redis"))
+    """The Redis data folder (append-only file lives there), with this start's ACL file in it.
+
+    The ACL file holds SHA-256 hashes of the passwords, never the passwords.
+    """
+    owner = service_user("redis")
+    data = owned_dir(stack.path("redis"), owner)
+    admin_password = secrets.token_urlsafe(32)
+    kept = redis_admin_password_file(stack)
+    kept.write_text(admin_password + "\n")
+    kept.chmod(0o600)
+    acl = (
+        REDIS_ACL_TEMPLATE.read_text()
+        .replace("@ADMIN_HASH@", _sha256(admin_password))
+        .replace("@AUTH_HASH@", _sha256(stack_secret(stack, "REDIS_AUTH_PASSWORD")))
+        .replace("@API_HASH@", _sha256(stack_secret(stack, "REDIS_API_PASSWORD")))
+    )
+    acl_file = data / "users.acl"
+    acl_file.write_text(acl)
+    acl_file.chmod(0o600)
+    if owner is not None:
+        os.chown(acl_file, owner.pw_uid, owner.pw_gid)
+    return data
 
 
 def redis_command(stack: StackSettings, data: Path) -> list[str]:
@@ -146,6 +264,7 @@ def redis_command(stack: StackSettings, data: Path) -> list[str]:
         "--bind", "127.0.0.1",
         "--port", str(stack.ports["redis"]),
         "--dir", str(data),
+        "--aclfile", str(data / "users.acl"),
         "--appendonly", "yes",
         "--appendfsync", "everysec",
         "--save", "",
@@ -156,26 +275,60 @@ def redis_command(stack: StackSettings, data: Path) -> list[str]:
 
 
 def wait_for_postgres(stack: StackSettings, timeout: float = 30) -> None:
-    """Wait until Postgres accepts connections, then make sure the database exists."""
+    """Wait until Postgres accepts connections, then make sure the database and roles exist."""
     port = stack.ports["postgres"]
-    admin_url = stack.env["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+    superuser_password = _superuser_password_file(stack).read_text().strip()
     deadline = time.monotonic() + timeout
     while True:
         try:
-            with psycopg.connect(admin_url, autocommit=True, connect_timeout=2) as conn:
+            with psycopg.connect(
+                host="127.0.0.1",
+                port=port,
+                user=DB_SUPERUSER,
+                password=superuser_password,
+                dbname="postgres",
+                autocommit=True,
+                connect_timeout=2,
+            ) as conn:
                 exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DB_NAME,))
                 if exists.fetchone() is None:
                     conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-                return
+            break
         except psycopg.OperationalError as exc:
             if time.monotonic() > deadline:
                 raise StackError(f"Postgres did not answer on port {port}: {exc}") from None
             time.sleep(0.2)
+    _apply_roles(stack, superuser_password)
+
+
+def _apply_roles(stack: StackSettings, superuser_password: str) -> None:
+    """Create or update the service and migration roles (stores/postgres/roles.sql), passwords included."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PGPASSWORD": superuser_password,
+        "POSTGRES_SERVICE_PASSWORD": stack_secret(stack, "POSTGRES_PASSWORD"),
+        "POSTGRES_MIGRATION_PASSWORD": stack_secret(stack, "POSTGRES_MIGRATION_PASSWORD"),
+    }
+    command = [
+        str(postgres_bin_dir() / "psql"),
+        "--no-psqlrc", "--quiet", "--no-password",
+        "--host=127.0.0.1", f"--port={stack.ports['postgres']}",
+        f"--username={DB_SUPERUSER}", f"--dbname={DB_NAME}",
+        "-v", f"service_role={DB_USER}",
+        "-v", f"migration_role={DB_MIGRATION_USER}",
+        "-v", f"dbname={DB_NAME}",
+        "-f", str(ROLES_SQL),
+    ]  # fmt: skip
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError(f"setting up the database roles failed:\n{result.stderr}")
 
 
 def wait_for_redis(stack: StackSettings, timeout: float = 15) -> None:
     """Wait until Redis answers PING."""
-    client = redis.Redis.from_url(stack.env["REDIS_URL"], socket_timeout=1)
+    client = redis.Redis.from_url(
+        stack.env["REDIS_URL"], password=stack_secret(stack, "REDIS_AUTH_PASSWORD"), socket_timeout=1
+    )
     deadline = time.monotonic() + timeout
     while True:
         try:

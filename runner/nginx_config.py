@@ -5,10 +5,11 @@ does the same substitution (only the named variables, ``${NAME}`` form) and
 wraps it in the small main config nginx needs outside a container.
 """
 
+import grp
 import re
 from pathlib import Path
 
-from runner.datastores import StackError
+from runner.datastores import StackError, app_user, service_socket
 from runner.settings import ROOT, StackSettings
 
 TEMPLATE = ROOT / "nginx" / "templates" / "default.conf.template"
@@ -22,6 +23,7 @@ RESERVED_PREFIXES = ("/auth/", "/api/", "/_error/", "/_gateway/")
 MAIN_CONFIG = """\
 # Rendered by runner/nginx_config.py for the local stack; do not edit.
 daemon off;
+{user}
 worker_processes auto;
 pid {state}/run/nginx.pid;
 error_log stderr warn;
@@ -64,8 +66,8 @@ def gateway_values(env: dict[str, str]) -> dict[str, str]:
 def write_nginx_config(stack: StackSettings) -> Path:
     """Write the rendered configs into the state folder; return the main config path."""
     values = {
-        "AUTH_UPSTREAM": f"127.0.0.1:{stack.ports['auth_service']}",
-        "API_UPSTREAM": f"127.0.0.1:{stack.ports['api_service']}",
+        "AUTH_UPSTREAM": f"unix:{service_socket(stack, 'auth_service')}",
+        "API_UPSTREAM": f"unix:{service_socket(stack, 'api_service')}",
         "NGINX_LISTEN": f"127.0.0.1:{stack.http_port}",
         "AUTH_RATE_LIMIT": stack.env["AUTH_RATE_LIMIT"],
         "WEB_ROOT": str(WEB_ROOT),
@@ -83,5 +85,9 @@ def write_nginx_config(stack: StackSettings) -> Path:
     stack.path("nginx", "tmp").mkdir(parents=True, exist_ok=True)
     (conf_d / "default.conf").write_text(render_template(TEMPLATE.read_text(), values))
     main = stack.path("nginx", "nginx.conf")
-    main.write_text(MAIN_CONFIG.format(state=stack.state_dir))
+    # Started as root, the workers run as nobody in the services' group: the
+    # one group that may open the services' sockets.
+    owner = app_user()
+    user = f"user nobody {grp.getgrgid(owner.pw_gid).gr_name};" if owner else ""
+    main.write_text(MAIN_CONFIG.format(state=stack.state_dir, user=user))
     return main

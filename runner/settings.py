@@ -9,7 +9,6 @@ import json
 import os
 import secrets
 import socket
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,12 +18,28 @@ DEFAULT_STATE_DIR = ROOT / ".state" / "local"
 SERVICES = (
     "postgres", "redis", "mailsink", "auth_service", "api_service", "whoami", "nginx", "nginx_exporter",
 )  # fmt: skip
-# Internal ports: the services, their metrics listeners, nginx's stub_status and its exporter, the mail sink.
+# Internal TCP ports: the data stores, whoami, the services' metrics listeners,
+# nginx's stub_status and its exporter, the mail sink. auth_service and
+# api_service themselves listen on unix sockets only nginx can reach (supervisor.py).
 PORT_NAMES = (
-    "postgres", "redis", "auth_service", "api_service", "whoami",
+    "postgres", "redis", "whoami",
     "auth_metrics", "api_metrics", "nginx_status", "nginx_exporter", "mailsink",
 )  # fmt: skip
-DB_NAME = DB_USER = "authstack"
+DB_NAME = DB_USER = "authstack"  # the database, and the services' role (DML only)
+DB_MIGRATION_USER = "authstack_migrate"  # owns the schema; only migrations log in as it
+REDIS_AUTH_USER, REDIS_API_USER = "auth_service", "api_service"  # ACL users (stores/redis/users.acl)
+# The passwords of the data stores' users; `make run` writes fresh ones into .env.
+STORE_PASSWORDS = (
+    "POSTGRES_PASSWORD",
+    "POSTGRES_MIGRATION_PASSWORD",
+    "REDIS_AUTH_PASSWORD",
+    "REDIS_API_PASSWORD",
+)
+
+
+def fresh_store_passwords() -> dict[str, str]:
+    """A new random password for each data-store user."""
+    return {name: secrets.token_urlsafe(32) for name in STORE_PASSWORDS}
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -47,10 +62,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 def write_fresh_env_file(path: Path) -> None:
     """Create ``.env`` from ``.env.example`` with freshly generated secrets."""
     example = (ROOT / ".env.example").read_text()
-    generated = {
-        "JWT_SECRET": secrets.token_urlsafe(48),
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
-    }
+    generated = {"JWT_SECRET": secrets.token_urlsafe(48), **fresh_store_passwords()}
     lines = []
     for line in example.splitlines():
         key = line.partition("=")[0].strip()
@@ -59,11 +71,27 @@ def write_fresh_env_file(path: Path) -> None:
     path.chmod(0o600)
 
 
+def add_missing_passwords(path: Path) -> None:
+    """Append fresh data-store passwords an older ``.env`` lacks (set neither directly nor as ``*_FILE``)."""
+    present = {**read_env_file(path), **os.environ}
+    missing = {
+        name: value
+        for name, value in fresh_store_passwords().items()
+        if not present.get(name) and not present.get(name + "_FILE")
+    }
+    if missing:
+        with path.open("a") as env_file:
+            env_file.writelines(f"{name}={value}\n" for name, value in missing.items())
+        print(f"added fresh {', '.join(missing)} to {path.name}")
+
+
 def merged_environment(create_env_file: bool) -> dict[str, str]:
     """The process environment over ``.env`` (written first if asked and missing)."""
     if create_env_file and not ENV_FILE.exists():
         write_fresh_env_file(ENV_FILE)
-        print(f"wrote {ENV_FILE.name} with a fresh JWT_SECRET and POSTGRES_PASSWORD")
+        print(f"wrote {ENV_FILE.name} with a fresh JWT_SECRET and data-store passwords")
+    elif create_env_file:
+        add_missing_passwords(ENV_FILE)
     # An empty variable counts as unset, as it does for the services.
     return {**read_env_file(ENV_FILE), **{k: v for k, v in os.environ.items() if v}}
 
@@ -78,7 +106,7 @@ def throwaway_stack_environment(state_dir: str, key_id: str, **overrides: str) -
         "STATE_DIR": state_dir,
         "HTTP_PORT": str(free_port()),
         "JWT_KEYS": f"{key_id}:{secrets.token_urlsafe(48)}",
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+        **fresh_store_passwords(),
         "LOGIN_MAX_FAILURES": "5",
         "ACCESS_TOKEN_TTL": "900",
         "REFRESH_TOKEN_TTL": "1209600",
@@ -117,6 +145,11 @@ class StackSettings:
         return self.state_dir.joinpath(*parts)
 
 
+def redis_url(ports: dict[str, int], user: str) -> str:
+    """This stack's Redis, as the ACL user ``user``."""
+    return f"redis://{user}@127.0.0.1:{ports['redis']}/0"
+
+
 def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) -> StackSettings:
     """Resolve settings; pick fresh internal ports when ``new_ports`` (a fresh start)."""
     env = merged_environment(create_env_file)
@@ -128,14 +161,15 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
         ports = {name: free_port() for name in PORT_NAMES}
         state_dir.mkdir(parents=True, exist_ok=True)
         ports_file.write_text(json.dumps(ports))
-    password = env.get("POSTGRES_PASSWORD", "")
-    # DATABASE_URL and REDIS_URL are always this stack's own: "set by each runner".
+    # The URLs are always this stack's own: "set by each runner". They carry
+    # the user, not the password (POSTGRES_PASSWORD & co., or their *_FILE).
+    # REDIS_URL here is auth_service's; api_service gets its own (supervisor.py).
     env.update(
         STATE_DIR=str(state_dir),
         HTTP_PORT=str(http_port),
-        DATABASE_URL=f"postgresql://{DB_USER}:{urllib.parse.quote(password, safe='')}"
-        f"@127.0.0.1:{ports['postgres']}/{DB_NAME}",
-        REDIS_URL=f"redis://127.0.0.1:{ports['redis']}/0",
+        DATABASE_URL=f"postgresql://{DB_USER}@127.0.0.1:{ports['postgres']}/{DB_NAME}",
+        MIGRATION_DATABASE_URL=f"postgresql://{DB_MIGRATION_USER}@127.0.0.1:{ports['postgres']}/{DB_NAME}",
+        REDIS_URL=redis_url(ports, REDIS_AUTH_USER),
         AUTH_RATE_LIMIT=env.get("AUTH_RATE_LIMIT") or "5r/s",
         # Gateway mode: the shipped whoami service unless APP_UPSTREAM names another.
         APP_UPSTREAM=env.get("APP_UPSTREAM") or f"127.0.0.1:{ports['whoami']}",

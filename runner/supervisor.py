@@ -14,7 +14,7 @@ from pathlib import Path
 
 from runner import datastores
 from runner.nginx_config import write_nginx_config
-from runner.settings import ROOT, StackSettings
+from runner.settings import REDIS_API_USER, ROOT, StackSettings, redis_url
 
 VENV_BIN = Path(sys.executable).parent
 # Started by the runner once migrations ran, in this order.
@@ -41,6 +41,37 @@ def _program(name: str, command: list[str], stack: StackSettings, **extra: str) 
     return "\n".join(lines) + "\n"
 
 
+# Secrets each service must not hold (blanked: an empty setting counts as unset).
+NOT_FOR = {
+    "auth_service": ("MIGRATION_DATABASE_URL", "POSTGRES_MIGRATION_PASSWORD", "REDIS_API_PASSWORD"),
+    "api_service": (
+        "DATABASE_URL",
+        "MIGRATION_DATABASE_URL",
+        "POSTGRES_PASSWORD",
+        "POSTGRES_MIGRATION_PASSWORD",
+        "REDIS_AUTH_PASSWORD",
+    ),
+}
+
+
+def service_overrides(stack: StackSettings, service: str) -> dict[str, str]:
+    """What ``service`` is started with on top of the stack's settings.
+
+    Its own listening socket and Redis user; the other parts' passwords
+    (and their ``*_FILE`` forms) blanked out.
+    """
+    environment = {
+        "BIND": f"unix:{datastores.service_socket(stack, service)}",
+        "METRICS_PORT": str(stack.ports[METRICS_PORT_NAMES[service]]),
+        "PROMETHEUS_MULTIPROC_DIR": str(stack.path("metrics", service)),
+    }
+    for name in NOT_FOR[service]:
+        environment[name] = environment[name + "_FILE"] = ""
+    if service == "api_service":
+        environment["REDIS_URL"] = redis_url(stack.ports, REDIS_API_USER)
+    return environment
+
+
 def write_config(stack: StackSettings) -> Path:
     """Render supervisord.conf (and the nginx config) into the state folder."""
     for folder in ("run", "logs"):
@@ -49,6 +80,11 @@ def write_config(stack: StackSettings) -> Path:
     redis_data = datastores.prepare_redis(stack)
     pg_user, redis_user = datastores.service_user("postgres"), datastores.service_user("redis")
     exporter_user = datastores.service_user("prometheus")
+    app_user = datastores.app_user()
+    # whoami and the mail sink need no rights at all: nobody, when we are root.
+    helper_user = datastores.service_user("nobody")
+    datastores.make_code_reachable(app_user)
+    datastores.socket_dir(stack)
     nginx_conf = write_nginx_config(stack)
     gunicorn = str(VENV_BIN / "gunicorn")
     sections = [
@@ -76,6 +112,7 @@ def write_config(stack: StackSettings) -> Path:
         ),
     ]
     if stack.mail_sink_dir is not None:
+        datastores.owned_dir(stack.mail_sink_dir, helper_user, mode=0o755)
         sections.append(
             _program(
                 "mailsink",
@@ -85,20 +122,24 @@ def write_config(stack: StackSettings) -> Path:
                 ],
                 stack,
                 directory=str(ROOT),
+                **({"user": helper_user.pw_name} if helper_user else {}),
             )
         )
+    # The services listen on unix sockets (no TCP port a client could reach
+    # with a forged X-Forwarded-For) and, started as root, run as app_user.
     for service in ("auth_service", "api_service"):
+        environment = service_overrides(stack, service)
+        datastores.owned_dir(stack.path("metrics", service), app_user)
         sections.append(
             _program(
                 service,
                 [gunicorn, "-c", "gunicorn.conf.py"],
                 stack,
                 directory=str(ROOT / service),
-                environment=f'BIND="127.0.0.1:{stack.ports[service]}",'
-                f'METRICS_PORT="{stack.ports[METRICS_PORT_NAMES[service]]}",'
-                f'PROMETHEUS_MULTIPROC_DIR="{stack.path("metrics", service)}"',
+                environment=",".join(f'{key}="{value}"' for key, value in environment.items()),
                 autostart="false",
                 stopsignal="TERM",
+                **({"user": app_user.pw_name} if app_user else {}),
             )
         )
     # Gateway mode's demonstration upstream (standard library only).
@@ -110,6 +151,7 @@ def write_config(stack: StackSettings) -> Path:
             environment=f'BIND="127.0.0.1:{stack.ports["whoami"]}"',
             autostart="false",
             stopsignal="TERM",
+            **({"user": helper_user.pw_name} if helper_user else {}),
         )
     )
     sections.append(

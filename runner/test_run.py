@@ -13,7 +13,13 @@ import sys
 
 from runner import __main__ as stack_commands
 from runner import supervisor
-from runner.settings import ROOT, load_stack_settings, throwaway_stack_environment
+from runner.settings import (
+    REDIS_API_USER,
+    ROOT,
+    load_stack_settings,
+    redis_url,
+    throwaway_stack_environment,
+)
 from tests.stack_env import STACK_RUN_FLAG
 
 TEST_PATHS = ("authcore/tests", "auth_service/tests", "api_service/tests", "tests")
@@ -65,6 +71,8 @@ def main(pytest_args: list[str]) -> int:
             "BASE_URL": stack.base_url,
             # Tests that need the stack fail, never skip, when an address is missing.
             STACK_RUN_FLAG: "1",
+            # api_service's own Redis user, for its in-process unit tests.
+            "API_SERVICE_REDIS_URL": redis_url(stack.ports, REDIS_API_USER),
             # How the fault tests stop, stall and kill parts of this stack.
             "STACK_CONTROL": f"{supervisor.VENV_BIN / 'python'} -m runner",
             # Where tests/observability's Prometheus scrapes: job=host:port of each internal listener.

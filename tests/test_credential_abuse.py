@@ -153,6 +153,9 @@ def test_nginx_limits_credential_endpoints_per_address_not_per_forwarded_header(
     assert limited, "nginx never answered 429 despite forged X-Forwarded-For values"
     body = assert_error(limited[0], 429, "too_many_requests")
     assert limited[0].headers["Retry-After"] == "1"
+    # nginx's own answer carries the same security headers as every other.
+    assert limited[0].headers["X-Content-Type-Options"] == "nosniff"
+    assert limited[0].headers["Cache-Control"] == "no-store"
     assert body["message"] == "Too many requests; retry later."
     assert all(r.status_code in (401, 429) for r in responses)
     time.sleep(1.5)  # let the bucket refill for the tests that follow

@@ -21,8 +21,13 @@ from authcore.tokens import AccessTokenVerifier
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the app; settings default to the environment and are validated here."""
     settings = settings or load_settings()
-    app = base_app(__name__, settings.log_level, unavailable_errors=(redis.RedisError,))
-    redis_client = make_redis(settings.redis_url)
+    app = base_app(
+        __name__,
+        settings.log_level,
+        unavailable_errors=(redis.RedisError,),
+        refused_errors=(redis.exceptions.NoPermissionError,),
+    )
+    redis_client = make_redis(settings.redis_url, settings.redis_password)
     authenticator = Authenticator(
         VerifiedTokenCache(AccessTokenVerifier(settings.tokens), settings.tokens.leeway),
         RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway),

@@ -79,6 +79,10 @@ class ThinDispatch:
             result = route.view(claims)
         except ApiError as error:
             return error_response(error)(environ, start_response)
+        except redis.exceptions.NoPermissionError as exc:
+            # The ACL user lacks a right it needs: a deployment mistake, loud in the log.
+            log.error("refused by a dependency (the service's role lacks the right): %s", type(exc).__name__)
+            return error_response(Unavailable())(environ, start_response)
         except redis.RedisError as exc:
             log.warning("dependency unavailable: %s", type(exc).__name__)
             return error_response(Unavailable())(environ, start_response)

@@ -66,6 +66,10 @@ class GatewayVerify:
                 raise Forbidden()
         except ApiError as error:
             return refusal(error)(environ, start_response)
+        except redis.exceptions.NoPermissionError as exc:
+            # The ACL user lacks a right it needs: a deployment mistake, loud in the log.
+            log.error("refused by a dependency (the service's role lacks the right): %s", type(exc).__name__)
+            return refusal(Unavailable())(environ, start_response)
         except redis.RedisError as exc:
             log.warning("dependency unavailable: %s", type(exc).__name__)
             return refusal(Unavailable())(environ, start_response)

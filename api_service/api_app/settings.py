@@ -2,9 +2,9 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from authcore.settings import TokenSettings, read_str, read_token_settings
+from authcore.settings import TokenSettings, read_password, read_str, read_token_settings
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,7 @@ class Settings:
     tokens: TokenSettings
     redis_url: str
     log_level: str
+    redis_password: str | None = field(default=None, repr=False)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -22,5 +23,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         tokens=read_token_settings(env),
         redis_url=read_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
+        redis_password=read_password(env, "REDIS_API_PASSWORD"),
         log_level=read_str(env, "LOG_LEVEL", "INFO"),
     )

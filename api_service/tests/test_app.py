@@ -15,7 +15,11 @@ from tests.stack_env import stack_setting
 @pytest.fixture
 def settings():
     stack_setting("REDIS_URL")
-    return load_settings({**os.environ, "JWT_SECRET": secrets.token_urlsafe(48), "JWT_KEYS": ""})
+    # As api_service runs: its own read-only Redis user.
+    redis_url = os.environ.get("API_SERVICE_REDIS_URL") or os.environ["REDIS_URL"]
+    return load_settings(
+        {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET": secrets.token_urlsafe(48), "JWT_KEYS": ""}
+    )
 
 
 def token_for(settings, roles=()):

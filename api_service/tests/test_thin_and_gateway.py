@@ -8,6 +8,8 @@ import pytest
 from api_app.app import create_app
 from api_app.dispatch import thin_routes
 from api_app.settings import load_settings
+from authcore.redis_client import make_redis
+from authcore.revocation import RevocationList
 from authcore.tokens import issue_access_token
 from tests.stack_env import stack_setting
 
@@ -15,7 +17,11 @@ from tests.stack_env import stack_setting
 @pytest.fixture
 def settings():
     stack_setting("REDIS_URL")
-    return load_settings({**os.environ, "JWT_SECRET": secrets.token_urlsafe(48), "JWT_KEYS": ""})
+    # As api_service runs: its own read-only Redis user.
+    redis_url = os.environ.get("API_SERVICE_REDIS_URL") or os.environ["REDIS_URL"]
+    return load_settings(
+        {**os.environ, "REDIS_URL": redis_url, "JWT_SECRET": secrets.token_urlsafe(48), "JWT_KEYS": ""}
+    )
 
 
 @pytest.fixture
@@ -74,7 +80,10 @@ def test_a_revoked_session_is_refused_by_thin_routes_and_the_verify_step(app, se
     headers, claims = bearer_for(settings)
     assert client.get("/api/v1/example/hello", headers=headers).status_code == 200
     assert client.get("/_gateway/verify", headers=headers).status_code == 200
-    app.extensions["authenticator"].revocations.revoke_sessions([claims.session_id])
+    # Revoked as auth_service does it: api_service's own Redis user may only read.
+    writer = make_redis(os.environ["REDIS_URL"], os.environ.get("REDIS_AUTH_PASSWORD"))
+    revocations = RevocationList(writer, settings.tokens.access_ttl, settings.tokens.leeway)
+    revocations.revoke_sessions([claims.session_id])
     assert client.get("/api/v1/example/hello", headers=headers).status_code == 401
     refused = client.get("/_gateway/verify", headers=headers)
     assert refused.status_code == 401

@@ -13,10 +13,10 @@ from psycopg import errors as pg_errors
 
 from auth_app import audit, mail_store, store
 from auth_app.passwords import hash_password
+from auth_app.settings import database_conninfo
 from auth_app.validation import validated_signup
 from authcore.errors import ValidationFailed
-from authcore.secret_files import load_secret_files
-from authcore.settings import SettingsError, read_int, read_str
+from authcore.settings import SettingsError, read_int
 
 
 def read_password() -> str:
@@ -35,8 +35,7 @@ def main(argv: list[str]) -> int:
         print("usage: python -m auth_app.admin USERNAME EMAIL  (password on stdin)", file=sys.stderr)
         return 2
     try:
-        load_secret_files()  # POSTGRES_PASSWORD_FILE
-        database_url = read_str(os.environ, "DATABASE_URL")
+        database_url = database_conninfo(os.environ)
         rounds = read_int(os.environ, "BCRYPT_ROUNDS", 12, 4, 16)
         fields = validated_signup({"username": argv[0], "email": argv[1], "password": read_password()})
     except (SettingsError, ValueError) as exc:

@@ -29,6 +29,8 @@ from authcore.revocation import RevocationList
 from authcore.tokens import AccessTokenVerifier
 
 DEPENDENCY_ERRORS = (psycopg.OperationalError, psycopg_pool.PoolTimeout, redis.RedisError)
+# What a data store answers when the service's role may not do something.
+REFUSED_ERRORS = (psycopg.errors.InsufficientPrivilege, redis.exceptions.NoPermissionError)
 
 
 def create_app(settings: Settings | None = None, pool_size: int = 8, background: bool = True) -> Flask:
@@ -40,9 +42,9 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     """
     settings = settings or load_settings()
     passwords.configure(settings.password_queue_deadline)
-    app = base_app(__name__, settings.log_level, DEPENDENCY_ERRORS)
+    app = base_app(__name__, settings.log_level, DEPENDENCY_ERRORS, REFUSED_ERRORS)
     pool = open_pool(settings.database_url, max_size=pool_size)
-    redis_client = make_redis(settings.redis_url)
+    redis_client = make_redis(settings.redis_url, settings.redis_password)
     revocations = RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway)
     sessions = Sessions(settings.tokens, pool, revocations)
     app.extensions.update(

@@ -2,6 +2,9 @@
 
 Run as ``python -m auth_app.migrate`` before the service starts. Two replicas
 running it together serialise on the lock; the second finds nothing to do.
+It connects as the schema's owner (``MIGRATION_DATABASE_URL`` with
+``POSTGRES_MIGRATION_PASSWORD``), the one role that may create and alter
+tables; the service's own role may only read and write rows.
 """
 
 import logging
@@ -11,8 +14,8 @@ from pathlib import Path
 
 import psycopg
 
-from authcore.secret_files import load_secret_files
-from authcore.settings import SettingsError, read_str
+from auth_app.settings import migration_conninfo
+from authcore.settings import SettingsError
 
 log = logging.getLogger("auth_app.migrate")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -51,8 +54,7 @@ def main() -> int:
     """Command-line entry point."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
     try:
-        load_secret_files()  # POSTGRES_PASSWORD_FILE
-        database_url = read_str(os.environ, "DATABASE_URL")
+        database_url = migration_conninfo(os.environ)
     except SettingsError as exc:
         log.error("invalid settings: %s", exc)
         return 2
@@ -60,6 +62,9 @@ def main() -> int:
         done = migrate(database_url)
     except psycopg.OperationalError as exc:
         log.error("cannot reach the database: %s", str(exc).splitlines()[0] if str(exc) else exc)
+        return 1
+    except psycopg.errors.InsufficientPrivilege:
+        log.error("the database refused a migration: connect as the schema owner (MIGRATION_DATABASE_URL)")
         return 1
     log.info("applied %d migration(s): %s", len(done), ", ".join(done) or "none pending")
     return 0

@@ -81,7 +81,9 @@ def main() -> int:
     pool = open_pool(settings.database_url, max_size=1)
     try:
         revocations = RevocationList(
-            make_redis(settings.redis_url), settings.tokens.access_ttl, settings.tokens.leeway
+            make_redis(settings.redis_url, settings.redis_password),
+            settings.tokens.access_ttl,
+            settings.tokens.leeway,
         )
         sessions, cutoffs = rebuild(pool, revocations, settings.tokens)
     except redis.RedisError as exc:

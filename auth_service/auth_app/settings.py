@@ -2,10 +2,19 @@
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from psycopg.conninfo import make_conninfo
 
 from auth_app.mail_settings import MailSettings, load_mail_settings
-from authcore.settings import SettingsError, TokenSettings, read_int, read_str, read_token_settings
+from authcore.settings import (
+    SettingsError,
+    TokenSettings,
+    read_int,
+    read_password,
+    read_str,
+    read_token_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -13,7 +22,7 @@ class Settings:
     """Everything auth_service reads from the environment."""
 
     tokens: TokenSettings
-    database_url: str
+    database_url: str = field(repr=False)  # carries the password
     redis_url: str
     bcrypt_rounds: int
     login_max_failures: int
@@ -21,6 +30,29 @@ class Settings:
     audit_retention_days: int
     mail: MailSettings
     password_queue_deadline: float = 2.0
+    redis_password: str | None = field(default=None, repr=False)
+
+
+def database_conninfo(
+    env: Mapping[str, str],
+    url_name: str = "DATABASE_URL",
+    password_name: str = "POSTGRES_PASSWORD",  # noqa: S107 - the setting's name, not a password
+) -> str:
+    """The libpq connection string: ``url_name`` plus the password setting (or its ``_FILE``).
+
+    The URL itself carries no password in either stack, so any character
+    works in the password (a URL would need it percent-encoded).
+    """
+    url = read_str(env, url_name)
+    password = read_password(env, password_name)
+    return make_conninfo(url, password=password) if password else url
+
+
+def migration_conninfo(env: Mapping[str, str]) -> str:
+    """Where migrations connect: the schema owner (``MIGRATION_DATABASE_URL``), else the service's URL."""
+    if env.get("MIGRATION_DATABASE_URL", "").strip():
+        return database_conninfo(env, "MIGRATION_DATABASE_URL", "POSTGRES_MIGRATION_PASSWORD")
+    return database_conninfo(env)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -28,8 +60,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
         tokens=read_token_settings(env),
-        database_url=read_str(env, "DATABASE_URL"),
+        database_url=database_conninfo(env),
         redis_url=read_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
+        redis_password=read_password(env, "REDIS_AUTH_PASSWORD"),
         bcrypt_rounds=read_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
         login_max_failures=read_int(env, "LOGIN_MAX_FAILURES", 5, 1, 1000),
         log_level=read_str(env, "LOG_LEVEL", "INFO"),

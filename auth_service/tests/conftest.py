@@ -7,13 +7,15 @@ import psycopg
 import pytest
 
 from auth_app.app import create_app
-from auth_app.settings import load_settings
+from auth_app.settings import database_conninfo, load_settings
 from tests.stack_env import stack_setting
 
 
 @pytest.fixture(scope="session")
 def database_url() -> str:
-    return stack_setting("DATABASE_URL")
+    """The service's own connection (its role, its password), as auth_service connects."""
+    stack_setting("DATABASE_URL")
+    return database_conninfo(os.environ)
 
 
 @pytest.fixture

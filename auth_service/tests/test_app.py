@@ -82,3 +82,28 @@ def test_a_login_rehashes_a_password_stored_at_another_cost(app, client, databas
     assert stored != old_hash and stored.startswith("$2b$04$")  # the test settings' cost
     assert client.post("/auth/login", json=body).status_code == 200
     assert client.post("/auth/login", json={**body, "password": "wrong"}).status_code == 401
+
+
+def test_a_statement_the_role_may_not_run_is_refused_logged_and_503(app, caplog):
+    """Real Postgres refuses the service's role a schema change; nothing of the transaction stays."""
+    marker = "t-" + secrets.token_hex(5)
+
+    @app.post("/auth/forbidden-change")
+    def forbidden_change():
+        with app.extensions["pool"].connection() as conn, conn.transaction():
+            conn.execute(
+                "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, 'x')",
+                (marker, f"{marker}@example.com"),
+            )
+            conn.execute("ALTER TABLE users ADD COLUMN nickname text")
+        return {}
+
+    response = app.test_client().post("/auth/forbidden-change")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "error": "unavailable",
+        "message": "A dependency is unavailable; retry shortly.",
+    }
+    assert "refused by a dependency" in caplog.text and "InsufficientPrivilege" in caplog.text
+    with app.extensions["pool"].connection() as conn:
+        assert conn.execute("SELECT count(*) FROM users WHERE username = %s", (marker,)).fetchone()[0] == 0

@@ -152,11 +152,20 @@ def http_error_code(status: int) -> tuple[str, str]:
     return "_".join(filter(None, code.split("_"))), f"{name}."
 
 
-def register_error_handlers(app: Flask, unavailable_errors: tuple[type[Exception], ...]) -> None:
+def register_error_handlers(
+    app: Flask,
+    unavailable_errors: tuple[type[Exception], ...],
+    refused_errors: tuple[type[Exception], ...] = (),
+) -> None:
     """Make every failure of ``app`` answer in the one JSON error shape.
 
     ``unavailable_errors`` are the exception types that mean a dependency is
     down (each service names its own drivers'); they answer 503.
+    ``refused_errors`` mean a dependency refused a statement the service's
+    role may not run (Postgres's insufficient privilege, a Redis ACL's
+    NOPERM): a deployment mistake or an attack, logged as an error and
+    answered 503 like an outage. The refused statement changed nothing; a
+    transaction it was part of is rolled back.
     """
 
     @app.errorhandler(ApiError)
@@ -180,6 +189,14 @@ def register_error_handlers(app: Flask, unavailable_errors: tuple[type[Exception
 
     for error_type in unavailable_errors:
         app.register_error_handler(error_type, _dependency_down)
+
+    def _refused(error: Exception):
+        # The class name only: the driver's message may quote the statement.
+        log.error("refused by a dependency (the service's role lacks the right): %s", type(error).__name__)
+        return error_response(Unavailable())
+
+    for error_type in refused_errors:
+        app.register_error_handler(error_type, _refused)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

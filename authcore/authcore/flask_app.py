@@ -10,7 +10,12 @@ from authcore.request_id import configure_logging, init_request_id
 MAX_BODY_BYTES = 64 * 1024
 
 
-def base_app(import_name: str, log_level: str, unavailable_errors: tuple[type[Exception], ...]) -> Flask:
+def base_app(
+    import_name: str,
+    log_level: str,
+    unavailable_errors: tuple[type[Exception], ...],
+    refused_errors: tuple[type[Exception], ...] = (),
+) -> Flask:
     """A Flask app with the stack's shared behaviour; the service adds its routes."""
     # "auth_app.app" -> "auth_service": the name the logs and metrics use.
     configure_logging(log_level, import_name.split(".")[0].replace("_app", "_service"))
@@ -25,5 +30,5 @@ def base_app(import_name: str, log_level: str, unavailable_errors: tuple[type[Ex
     # Exactly one proxy (nginx) stands in front: trust its X-Forwarded-For hop only.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)
     init_request_id(app)
-    register_error_handlers(app, unavailable_errors)
+    register_error_handlers(app, unavailable_errors, refused_errors)
     return app

@@ -13,7 +13,6 @@ import orjson
 from gunicorn import glogging, util
 
 from authcore.logging_json import JsonFormatter, read_log_format
-from authcore.secret_files import load_secret_files
 from authcore.settings import SettingsError
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
@@ -91,7 +90,6 @@ def exit_on_bad_settings(load_settings):
     of workers failing to boot over and over.
     """
     try:
-        load_secret_files()  # the workers inherit what it puts in the environment
         return load_settings()
     except SettingsError as exc:
         refuse_to_start(str(exc))

@@ -41,10 +41,13 @@ def mark_worker_dead(pid: int) -> None:
 class MasterCollector:
     """What the master answers itself at each scrape: dependencies, revocation list, build."""
 
-    def __init__(self, service: str, redis_url: str, database_url: str | None):
+    def __init__(
+        self, service: str, redis_url: str, database_url: str | None, redis_password: str | None = None
+    ):
         self._service = service
         self._redis_url = redis_url
         self._database_url = database_url
+        self._redis_password = redis_password
 
     def collect(self):
         """Probe the dependencies (each bounded to a second) and yield the gauges."""
@@ -72,6 +75,7 @@ class MasterCollector:
     def _probe_redis(self) -> tuple[int, int]:
         client = redis.Redis.from_url(
             self._redis_url,
+            **({"password": self._redis_password} if self._redis_password else {}),
             socket_timeout=PROBE_TIMEOUT_SECONDS,
             socket_connect_timeout=PROBE_TIMEOUT_SECONDS,
         )
@@ -105,7 +109,9 @@ def metrics_port(env=None) -> int:
     return read_int(os.environ if env is None else env, "METRICS_PORT", 0, 0, 65535)
 
 
-def start_metrics_listener(service: str, redis_url: str, database_url: str | None = None) -> None:
+def start_metrics_listener(
+    service: str, redis_url: str, database_url: str | None = None, redis_password: str | None = None
+) -> None:
     """Empty the values folder; serve the workers' metrics, added up, on ``METRICS_PORT``.
 
     Runs in the gunicorn master before any worker starts; the listener is a
@@ -117,7 +123,9 @@ def start_metrics_listener(service: str, redis_url: str, database_url: str | Non
         return
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    registry.register(MasterCollector(service, redis_url, database_url))
-    host = os.environ.get("BIND", "0.0.0.0:8000").rsplit(":", 1)[0] or "0.0.0.0"  # noqa: S104
+    registry.register(MasterCollector(service, redis_url, database_url, redis_password))
+    bind = os.environ.get("BIND", "0.0.0.0:8000")
+    # A service on a unix socket (the local stack) has no host to share: loopback.
+    host = "127.0.0.1" if bind.startswith("unix:") else bind.rsplit(":", 1)[0] or "0.0.0.0"  # noqa: S104
     start_http_server(port, addr=host.strip("[]"), registry=registry)
     log.info("metrics on %s:%d", host, port)

@@ -11,10 +11,15 @@ from redis.retry import Retry
 SOCKET_TIMEOUT_SECONDS = 0.4
 
 
-def make_redis(url: str) -> redis.Redis:
-    """A Redis client for ``url`` with short timeouts and a single quick retry."""
+def make_redis(url: str, password: str | None = None) -> redis.Redis:
+    """A Redis client for ``url`` with short timeouts and a single quick retry.
+
+    ``url`` names the ACL user (``redis://user@host:port/0``); ``password``
+    comes from a setting apart, so it never has to be URL-encoded.
+    """
     return redis.Redis.from_url(
         url,
+        **({"password": password} if password else {}),
         socket_timeout=SOCKET_TIMEOUT_SECONDS,
         socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
         retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),

@@ -8,8 +8,13 @@ secret can't end up in a log.
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
-MIN_SECRET_BYTES = 32
+from authcore.secret_strength import HOW_TO_GENERATE, MIN_BYTES, weakness
+
+MIN_SECRET_BYTES = MIN_BYTES
+# Passwords of the data stores: long enough that guessing over the network is hopeless.
+MIN_PASSWORD_BYTES = 16
 # Values people paste from examples; refusing them beats running with a
 # secret that is published in a README.
 PLACEHOLDER_SECRETS = frozenset(
@@ -74,20 +79,62 @@ def read_int(env: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+def read_secret(env: Mapping[str, str], name: str, required: bool = True) -> str | None:
+    """The secret ``name``, from the variable itself or from the file ``<name>_FILE`` names.
+
+    The file form is how orchestrators hand out secrets (``/run/secrets/...``);
+    one trailing newline is dropped. Setting both is refused, as the
+    official database images do. Messages name the setting, never the value.
+    """
+    value = env.get(name, "").strip()
+    file_name = env.get(f"{name}_FILE", "").strip()
+    if value and file_name:
+        raise SettingsError(f"set {name} or {name}_FILE, not both")
+    if file_name:
+        try:
+            value = Path(file_name).read_text(encoding="utf-8").removesuffix("\n").removesuffix("\r")
+        except (OSError, UnicodeDecodeError):
+            raise SettingsError(f"{name}_FILE names a file that can't be read") from None
+        if not value.strip():
+            raise SettingsError(f"{name}_FILE names an empty file")
+    if value:
+        return value
+    if required:
+        raise SettingsError(f"{name} is required (or {name}_FILE naming a file that holds it)")
+    return None
+
+
+def read_password(env: Mapping[str, str], name: str) -> str | None:
+    """A data store's password (``name`` or ``name_FILE``), if set; refused if short."""
+    password = read_secret(env, name, required=False)
+    if password is not None and len(password.encode("utf-8")) < MIN_PASSWORD_BYTES:
+        raise SettingsError(
+            f"{name} must be at least {MIN_PASSWORD_BYTES} bytes long; generate one with: {HOW_TO_GENERATE}"
+        )
+    return password
+
+
 def _checked_secret(name: str, secret: str) -> bytes:
     raw = secret.encode("utf-8")
     if len(raw) < MIN_SECRET_BYTES:
-        raise SettingsError(f"{name} must be at least {MIN_SECRET_BYTES} bytes long")
+        raise SettingsError(
+            f"{name} must be at least {MIN_SECRET_BYTES} bytes long; generate one with: {HOW_TO_GENERATE}"
+        )
     if secret.lower() in PLACEHOLDER_SECRETS or len(set(secret)) < 8:
-        raise SettingsError(f"{name} is a placeholder or has too little variety; generate one")
+        raise SettingsError(
+            f"{name} is a placeholder or has too little variety; generate one with: {HOW_TO_GENERATE}"
+        )
+    problem = weakness(secret)
+    if problem:
+        raise SettingsError(f"{name} {problem}; generate one with: {HOW_TO_GENERATE}")
     return raw
 
 
 def read_signing_keys(env: Mapping[str, str]) -> tuple[SigningKey, ...]:
-    """Parse ``JWT_KEYS`` (``kid:secret,...``) or else ``JWT_SECRET`` (kid ``k1``)."""
-    listed = env.get("JWT_KEYS", "").strip()
+    """Parse ``JWT_KEYS`` (``kid:secret,...``) or else ``JWT_SECRET`` (kid ``k1``); ``*_FILE`` forms too."""
+    listed = (read_secret(env, "JWT_KEYS", required=False) or "").strip()
     if not listed:
-        return (SigningKey("k1", _checked_secret("JWT_SECRET", read_str(env, "JWT_SECRET"))),)
+        return (SigningKey("k1", _checked_secret("JWT_SECRET", read_secret(env, "JWT_SECRET"))),)
     keys = []
     for entry in listed.split(","):
         kid, sep, secret = entry.strip().partition(":")

@@ -1,5 +1,6 @@
 """The revocation list against the stack's real Redis (REDIS_URL)."""
 
+import os
 import time
 import uuid
 
@@ -13,7 +14,7 @@ from tests.stack_env import stack_setting
 
 @pytest.fixture
 def redis_client():
-    client = make_redis(stack_setting("REDIS_URL"))
+    client = make_redis(stack_setting("REDIS_URL"), os.environ.get("REDIS_AUTH_PASSWORD"))
     yield client
     client.close()
 

@@ -8,8 +8,9 @@
 #     every healthcheck;
 #  5. run the integration suite (tests/) in the `tests` compose service
 #     (profile "test"), against nginx by service name;
-#     then tests/faults from the host, with tests/compose/stack-control.sh as
-#     STACK_CONTROL (they stop, freeze and kill containers), and tests/browser
+#     then tests/faults and tests/privilege from the host, with
+#     tests/compose/stack-control.sh as STACK_CONTROL (they stop, freeze and
+#     kill containers, and probe what each part may do), and tests/browser
 #     (the host's chromium on the page the nginx image serves);
 #  6. stop redis: /api/v1/me must answer 503 (JSON, Retry-After), then 200
 #     again once redis is back; stop postgres: issued tokens keep working;
@@ -323,7 +324,10 @@ PROMETHEUS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0
 umask 077
 cat >"$workdir/compose.env" <<EOF
 JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
-POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+POSTGRES_MIGRATION_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+REDIS_AUTH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+REDIS_API_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 HTTP_PORT=$HTTP_PORT
 PROMETHEUS_PORT=$PROMETHEUS_PORT
 BCRYPT_ROUNDS=4
@@ -376,11 +380,11 @@ host_pytest() { # test paths
         .venv/bin/python -m pytest "$@" -p no:cacheprovider
     )
 }
-run_faults() { host_pytest tests/faults; }
+run_faults() { host_pytest tests/faults tests/privilege; }
 run_browser() { host_pytest tests/browser; }
 step "admin command" make_admin || true
 step "integration tests" run_suite || true
-step "fault tests (host)" run_faults || true
+step "fault + privilege tests (host)" run_faults || true
 step "browser tests (host)" run_browser || true
 step "redis/postgres outages" outages || true
 step "scale api_service 1-3-1" scale_check || true

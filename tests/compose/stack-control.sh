@@ -9,8 +9,12 @@
 #                           the host, so the restart policy brings it back
 #   signal SIG S            any other signal: docker kill -s SIG
 #   kill-worker S           SIGKILL one gunicorn worker of S (the master replaces it)
-#   redis-cli ARGS...       redis-cli inside the redis container
+#   redis-cli ARGS...       redis-cli inside the redis container, as its admin (`default`)
 #   mail ARGS...            what the mail sink received (python -m mailsink show ARGS)
+#   service-exec S CMD...   run CMD inside service S's container, as it runs
+#   client-exec CMD...      run CMD where a client is: the tests container (edge network only)
+#   service-address S       where service S listens (host:port on the compose networks)
+#   logs S                  the last log lines of S
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -90,13 +94,29 @@ os.kill(workers[0], signal.SIGKILL)
 print(workers[0])'
         ;;
     redis-cli)
-        compose exec -T redis redis-cli "$@"
+        # shellcheck disable=SC2016  # expanded inside the container
+        compose exec -T redis sh -c 'REDISCLI_AUTH=$(cat /tmp/redis-admin.pw) exec redis-cli --no-auth-warning "$@"' \
+            redis-cli "$@"
+        ;;
+    service-exec)
+        service=$1
+        shift
+        compose exec -T "$service" "$@"
+        ;;
+    client-exec)
+        compose --profile test run --rm --no-deps -T tests "$@"
+        ;;
+    service-address)
+        echo "$1:8000"
+        ;;
+    logs)
+        compose logs --no-color --tail 200 "$1" 2>&1
         ;;
     mail)
         compose exec -T mailsink python -m mailsink show --dir /var/lib/mailsink "$@"
         ;;
     *)
-        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS" >&2
+        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S" >&2
         exit 2
         ;;
 esac

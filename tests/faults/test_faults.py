@@ -135,3 +135,25 @@ def test_a_revoked_token_stays_revoked_after_redis_loses_everything(api, stack, 
     wait_for_status(lambda: api.me(alive["access_token"]), 200, timeout=10)
     assert_error(api.me(revoked["access_token"]), 401, "invalid_token")
     assert_error(api.me(cut_off_tokens["access_token"]), 401, "invalid_token")
+
+
+def test_nginx_own_502_and_504_carry_the_security_headers(api, stack):
+    stack.run("stop", "auth_service")
+    try:
+        # 502 when the connection is refused; 504 when the stopped
+        # container's address no longer answers within proxy_connect_timeout.
+        deadline = time.monotonic() + 15
+        while (response := api.get("/auth/healthz")).status_code not in (502, 504):
+            assert time.monotonic() < deadline, response.status_code
+            time.sleep(0.2)
+        codes = {502: "bad_gateway", 504: "gateway_timeout"}
+        assert_error(response, response.status_code, codes[response.status_code])
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Request-ID"]
+    finally:
+        stack.run("start", "auth_service")
+        # In compose the restarted container may have a new address, which
+        # nginx only looks up when it starts.
+        stack.run("stop", "nginx")
+        stack.run("start", "nginx")

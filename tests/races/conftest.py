@@ -40,13 +40,13 @@ def _local_runner_available() -> bool:
 
 
 def _own_stack_environment(name: str, rounds: int) -> dict[str, str]:
-    from runner.settings import ROOT, free_port
+    from runner.settings import ROOT, free_port, fresh_store_passwords
 
     return {
         "STATE_DIR": str(ROOT / ".state" / name),
         "HTTP_PORT": str(free_port()),
         "JWT_KEYS": f"{name}1:{secrets.token_urlsafe(48)}",
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
+        **fresh_store_passwords(),
         "BCRYPT_ROUNDS": str(rounds),
         # The tests' own pace is the only traffic; nginx's per-address
         # limit would only turn racing requests into 429s.

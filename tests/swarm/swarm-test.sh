@@ -28,7 +28,6 @@ compose_dir=$repo/tests/compose
 STACK=${SWARM_TEST_STACK:-authstack-swarmtest}
 TAG=swarm-1
 TAG2=swarm-2
-# Gateway mode with a role prefix, so the suite's gateway tests see a 403 too.
 GATEWAY_ROLE=app-user
 TIMINGS_FILE=$(mktemp)
 export TIMINGS_FILE
@@ -176,6 +175,8 @@ build_images() {
         docker build -q "${extra[@]}" --build-arg SERVICE=api_service --build-arg HEALTH_PATH=/api/healthz \
             -t "authstack/api_service:$TAG" "$repo" >/dev/null &&
         docker build -q -f "$repo/nginx/Dockerfile" -t "authstack/nginx:$TAG" "$repo" >/dev/null &&
+        docker build -q -t "authstack/postgres:$TAG" "$repo/stores/postgres" >/dev/null &&
+        docker build -q -t "authstack/redis:$TAG" "$repo/stores/redis" >/dev/null &&
         docker build -q -t "authstack/whoami:$TAG" "$repo/whoami" >/dev/null &&
         docker build -q "${extra[@]}" -t "authstack/mailsink:$TAG" "$repo/mailsink" >/dev/null &&
         docker build -q "${extra[@]}" -f "$repo/tests/compose/tests.Dockerfile" -t "authstack/tests:$TAG" "$repo" >/dev/null
@@ -199,21 +200,25 @@ swarm_up() {
     docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 >/dev/null
     swarm_ours=1
     python3 -c 'import secrets; print(secrets.token_urlsafe(48), end="")' | docker secret create authstack_jwt_secret - >/dev/null
-    python3 -c 'import secrets; print(secrets.token_urlsafe(24), end="")' | docker secret create authstack_postgres_password - >/dev/null
+    local name
+    for name in postgres_password postgres_migration_password redis_auth_password redis_api_password; do
+        python3 -c 'import secrets; print(secrets.token_urlsafe(24), end="")' | docker secret create "authstack_$name" - >/dev/null
+    done
 }
 
 deploy() {
-    local public_url="http://localhost:$HTTP_PORT"
+    # The suite's settings, as make test and make compose-test set them: a
+    # gateway role prefix and the new-device notice on.
     IMAGE_TAG=$TAG HTTP_PORT=$HTTP_PORT BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT=200r/s LOGIN_MAX_FAILURES=5 \
-        APP_ROLE=$GATEWAY_ROLE NOTIFY_NEW_DEVICE=1 PUBLIC_URL=$public_url \
+        APP_ROLE=$GATEWAY_ROLE NOTIFY_NEW_DEVICE=1 \
         docker stack deploy --resolve-image never -c "$repo/deploy/swarm/stack.yml" "$STACK" >/dev/null
 }
 
 wait_stack() {
     wait_job_done migrate 240 &&
         wait_replicas postgres 1 240 && wait_replicas redis 1 240 &&
-        wait_replicas mailsink 1 120 && wait_replicas whoami 1 120 &&
-        wait_replicas auth_service 2 240 && wait_replicas api_service 2 240 && wait_replicas nginx 1 120 &&
+        wait_replicas auth_service 2 240 && wait_replicas api_service 2 240 &&
+        wait_replicas whoami 1 120 && wait_replicas mailsink 1 120 && wait_replicas nginx 1 120 &&
         wait_http /auth/healthz 60 && wait_http /api/healthz 60
 }
 
@@ -227,14 +232,16 @@ make_admin() {
 }
 
 run_suite() {
-    # As in compose: the suite reads the mail sink's volume; tests/browser needs
-    # chromium and tests/observability its own Prometheus (both run in make test).
-    docker run --rm --network "$(service frontend)" -e BASE_URL=http://nginx:80 \
+    # As in compose: faults, privilege and browser tests need the host, and
+    # tests/observability starts its own Prometheus. The mail the stack sent
+    # is read from the sink's volume (one node: a local volume).
+    docker run --rm --network "$(service frontend)" -e BASE_URL=http://nginx:8080 \
         -e ADMIN_USERNAME="$ADMIN_USERNAME" -e ADMIN_PASSWORD="$ADMIN_PASSWORD" -e LOGIN_MAX_FAILURES=5 \
-        -e APP_ROLE="$GATEWAY_ROLE" -e AUTHSTACK_STACK_RUN=1 -e NOTIFY_NEW_DEVICE=1 \
-        -e MAIL_SINK_DIR=/mailsink -v "$(service mailsink-data):/mailsink:ro" \
-        "authstack/tests:$TAG" python -m pytest tests --ignore=tests/faults --ignore=tests/browser \
-        --ignore=tests/observability -p no:cacheprovider -q
+        -e AUTHSTACK_STACK_RUN=1 -e PUBLIC_URL=http://localhost:8080 -e MAIL_SINK_DIR=/mailsink \
+        -e APP_ROLE="$GATEWAY_ROLE" -e NOTIFY_NEW_DEVICE=1 \
+        -v "$(service mailsink-data)":/mailsink:ro \
+        "authstack/tests:$TAG" python -m pytest tests --ignore=tests/faults --ignore=tests/privilege \
+        --ignore=tests/browser --ignore=tests/observability -p no:cacheprovider -q
 }
 
 get_token() {
