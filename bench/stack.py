@@ -176,9 +176,15 @@ def start_bench_apps(stack: StackSettings) -> BenchApps:
     apps = BenchApps(port=free_port(), processes=[])
     apps.processes.append(_gunicorn(stack, "bench.ceiling_app:app", ports["bench_ceilings"], {}))
     apps.processes.append(_gunicorn(stack, "bench.peer_app:app", ports["bench_peer"], peer_env))
-    apps.processes.append(
-        _gunicorn(stack, "api_app:create_app()", ports["bench_nometrics"], {"METRICS_ENABLED": "0"})
-    )
+    # api_service as the stack starts it (its Redis user, the other parts'
+    # secrets blanked), but with every metric a no-op and no listener of its own.
+    nometrics_env = {
+        **supervisor.service_overrides(stack, "api_service"),
+        "METRICS_ENABLED": "0",
+        "METRICS_PORT": "0",
+        "PROMETHEUS_MULTIPROC_DIR": str(stack.path("metrics", "bench_nometrics")),
+    }
+    apps.processes.append(_gunicorn(stack, "api_app:create_app()", ports["bench_nometrics"], nometrics_env))
     conf = stack.path("nginx", "conf.d", "bench.conf")
     conf.write_text(bench_server_config(stack, apps.port, ports))
     reload_nginx(stack)
