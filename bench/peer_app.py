@@ -30,7 +30,8 @@ jwt_redis_blocklist = redis.StrictRedis.from_url(
 def check_if_token_is_revoked(jwt_header, jwt_payload: dict):
     """The documented Redis blocklist check: one GET of the token's jti."""
     jti = jwt_payload["jti"]
-    token_in_redis = jwt_redis_blocklist.get(jti)
+    # Under revoked:, the only keys the stack's Redis users may read.
+    token_in_redis = jwt_redis_blocklist.get(f"revoked:peer:{jti}")
     return token_in_redis is not None
 
 
