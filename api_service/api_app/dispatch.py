@@ -22,7 +22,7 @@ import redis
 from flask import Flask
 
 from authcore.bearer import Authenticator, RolePolicy
-from authcore.errors import ApiError, Unavailable, error_response
+from authcore.errors import ApiError, dependency_down, dependency_refused, error_response
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +81,9 @@ class ThinDispatch:
             return error_response(error)(environ, start_response)
         except redis.exceptions.NoPermissionError as exc:
             # The ACL user lacks a right it needs: a deployment mistake, loud in the log.
-            log.error("refused by a dependency (the service's role lacks the right): %s", type(exc).__name__)
-            return error_response(Unavailable())(environ, start_response)
+            return error_response(dependency_refused(exc))(environ, start_response)
         except redis.RedisError as exc:
-            log.warning("dependency unavailable: %s", type(exc).__name__)
-            return error_response(Unavailable())(environ, start_response)
+            return error_response(dependency_down(exc))(environ, start_response)
         except Exception:
             log.exception("unhandled error")
             return error_response(internal_error())(environ, start_response)

@@ -17,7 +17,13 @@ import logging
 import redis
 
 from authcore.bearer import Authenticator
-from authcore.errors import ApiError, Forbidden, Unavailable, error_response
+from authcore.errors import (
+    ApiError,
+    Forbidden,
+    dependency_down,
+    dependency_refused,
+    error_response,
+)
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +74,9 @@ class GatewayVerify:
             return refusal(error)(environ, start_response)
         except redis.exceptions.NoPermissionError as exc:
             # The ACL user lacks a right it needs: a deployment mistake, loud in the log.
-            log.error("refused by a dependency (the service's role lacks the right): %s", type(exc).__name__)
-            return refusal(Unavailable())(environ, start_response)
+            return refusal(dependency_refused(exc))(environ, start_response)
         except redis.RedisError as exc:
-            log.warning("dependency unavailable: %s", type(exc).__name__)
-            return refusal(Unavailable())(environ, start_response)
+            return refusal(dependency_down(exc))(environ, start_response)
         start_response("200 OK", [*identity_headers(claims), ("Content-Length", "0")])
         return [b""]
 

@@ -152,6 +152,21 @@ def http_error_code(status: int) -> tuple[str, str]:
     return "_".join(filter(None, code.split("_"))), f"{name}."
 
 
+def dependency_down(error: Exception) -> Unavailable:
+    """Log a dependency that can't be reached (its class only); the 503 to answer with."""
+    log.warning("dependency unavailable: %s", type(error).__name__)
+    return Unavailable()
+
+
+def dependency_refused(error: Exception) -> Unavailable:
+    """Log a dependency refusing what the service's role may not do; the 503 to answer with.
+
+    The class name only: the driver's message may quote the statement.
+    """
+    log.error("refused by a dependency (the service's role lacks the right): %s", type(error).__name__)
+    return Unavailable()
+
+
 def register_error_handlers(
     app: Flask,
     unavailable_errors: tuple[type[Exception], ...],
@@ -184,16 +199,13 @@ def register_error_handlers(
         return response
 
     def _dependency_down(error: Exception):
-        log.warning("dependency unavailable: %s", type(error).__name__)
-        return error_response(Unavailable())
+        return error_response(dependency_down(error))
 
     for error_type in unavailable_errors:
         app.register_error_handler(error_type, _dependency_down)
 
     def _refused(error: Exception):
-        # The class name only: the driver's message may quote the statement.
-        log.error("refused by a dependency (the service's role lacks the right): %s", type(error).__name__)
-        return error_response(Unavailable())
+        return error_response(dependency_refused(error))
 
     for error_type in refused_errors:
         app.register_error_handler(error_type, _refused)
