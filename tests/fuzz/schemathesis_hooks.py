@@ -1,4 +1,4 @@
-"""Authentication for the schemathesis CLI run (tests/fuzz/test_schemathesis_cli.py).
+"""Authentication for the schemathesis CLI run (tests/fuzz/test_schemathesis.py).
 
 Every generated call gets a token of its own, from a fresh login: the run's
 own logout, logout-all, password and disable calls can end only the session
