@@ -15,8 +15,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SWARM = ROOT / "deploy" / "swarm" / "stack.yml"
 K8S = ROOT / "deploy" / "k8s"
 K8S_FILES = [*sorted((K8S / "base").glob("*.yaml")), K8S / "overlays" / "dev" / "datastores.yaml"]
-K8S_NAMES = {"auth_service": "auth_service", "api_service": "api_service", "migrate": "migrate",
-             "postgres": "postgres", "redis": "redis"}  # swarm service -> k8s container
+K8S_NAMES = {
+    "auth_service": "auth_service",
+    "api_service": "api_service",
+    "migrate": "migrate",
+    "postgres": "postgres",
+    "redis": "redis",
+}  # swarm service -> k8s container
 
 
 def _is_store_setting(name: str) -> bool:
@@ -25,12 +30,17 @@ def _is_store_setting(name: str) -> bool:
 
 def _swarm_settings() -> dict[str, dict[str, str]]:
     services = yaml.safe_load(SWARM.read_text())["services"]
-    return {name: {k: str(v) for k, v in (spec.get("environment") or {}).items()} for name, spec in services.items()}
+    return {
+        name: {k: str(v) for k, v in (spec.get("environment") or {}).items()}
+        for name, spec in services.items()
+    }
 
 
 def _k8s_settings() -> dict[str, dict[str, str]]:
     documents = [doc for path in K8S_FILES for doc in yaml.safe_load_all(path.read_text()) if doc]
-    config_maps = {doc["metadata"]["name"]: doc.get("data", {}) for doc in documents if doc["kind"] == "ConfigMap"}
+    config_maps = {
+        doc["metadata"]["name"]: doc.get("data", {}) for doc in documents if doc["kind"] == "ConfigMap"
+    }
     settings = {}
     for doc in documents:
         template = (doc.get("spec") or {}).get("template")
