@@ -14,8 +14,8 @@ def counted_login() -> Iterator[None]:
     """Count the login attempt run inside by how it ended.
 
     success; invalid_credentials or disabled (``audit.login_failed`` says
-    which); throttled (the account's failures closed it); shed (this
-    worker's password-check slot was busy); unavailable (a dependency).
+    which); throttled (the account's failures closed it); shed (the
+    password-check slots were busy past the deadline); unavailable (a dependency).
     """
     try:
         yield

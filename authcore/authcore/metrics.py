@@ -121,11 +121,11 @@ PASSWORD_HASH_SECONDS = _metric(
     ("operation",), buckets=PASSWORD_BUCKETS,
 )  # fmt: skip
 PASSWORD_SLOT_WAIT_SECONDS = _metric(
-    Histogram, "password_slot_wait_seconds", "Time spent waiting for this worker's password-check slot.",
+    Histogram, "password_slot_wait_seconds", "Time spent waiting for a password-check slot.",
     buckets=(0.0001, 0.001, 0.01, 0.1, 0.5, 1.0),
 )  # fmt: skip
 PASSWORD_SLOT_REFUSALS = _metric(
-    Counter, "password_slot_refusals", "Password checks refused (429) because the slot was busy."
+    Counter, "password_slot_refusals", "Password checks refused (429): no slot within the deadline."
 )
 TOKENS_ISSUED = _metric(Counter, "tokens_issued", "Tokens issued, by kind (access, refresh).", ("kind",))
 REFRESHES = _metric(

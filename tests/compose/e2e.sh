@@ -33,7 +33,6 @@ PROJECT=${COMPOSE_TEST_PROJECT:-authstack-e2e}
 TIMINGS_FILE=$(mktemp)
 export TIMINGS_FILE
 workdir=$(mktemp -d)
-failures=()
 started_dockerd=0
 compose_up=0
 
@@ -284,29 +283,9 @@ teardown() {
         "$here/dockerd-stop.sh"
     fi
     [ "${COMPOSE_TEST_KEEP:-}" = 1 ] || rm -rf "$workdir"
-    echo
-    echo "compose-test timings:"
-    cat "$TIMINGS_FILE"
-    rm -f "$TIMINGS_FILE"
-    if [ ${#failures[@]} -gt 0 ]; then
-        echo "compose-test FAILED: ${failures[*]}"
-        rc=1
-    elif [ "$rc" -eq 0 ]; then
-        echo "compose-test passed"
-    fi
-    exit "$rc"
+    finish compose-test "$rc"
 }
 trap teardown EXIT
-
-step() { # LABEL CMD...: run a checked step, remember a failure, go on
-    local label=$1
-    shift
-    if ! timed "$label" "$@"; then
-        failures+=("$label")
-        dump_state
-        return 1
-    fi
-}
 
 start_all=$(now)
 timed "install packages" ensure_packages

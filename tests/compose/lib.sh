@@ -21,4 +21,33 @@ timed() {
     return "$rc"
 }
 
+# The driver scripts (e2e.sh, swarm-test.sh) keep the labels of failed steps
+# in `failures` and define dump_state (what to print when a step fails).
+failures=()
+
+step() { # LABEL CMD...: a checked step; a failure is remembered (and the state dumped), the run goes on
+    local label=$1
+    shift
+    if ! timed "$label" "$@"; then
+        failures+=("$label")
+        dump_state
+        return 1
+    fi
+}
+
+finish() { # NAME RC: print the step timings and NAME's verdict; exit RC, or 1 if a step failed
+    local name=$1 rc=$2
+    echo
+    echo "$name timings:"
+    cat "$TIMINGS_FILE"
+    rm -f "$TIMINGS_FILE"
+    if [ ${#failures[@]} -gt 0 ]; then
+        echo "$name FAILED: ${failures[*]}"
+        rc=1
+    elif [ "$rc" -eq 0 ]; then
+        echo "$name passed"
+    fi
+    exit "$rc"
+}
+
 docker_answers() { docker info >/dev/null 2>&1; }

@@ -32,7 +32,6 @@ GATEWAY_ROLE=app-user
 TIMINGS_FILE=$(mktemp)
 export TIMINGS_FILE
 workdir=$(mktemp -d)
-failures=()
 started_dockerd=0
 swarm_ours=0
 gwbridge_before=0
@@ -390,27 +389,7 @@ finish() {
         if [ "$started_dockerd" = 1 ]; then "$compose_dir/dockerd-stop.sh"; fi
     fi
     rm -rf "$workdir"
-    echo
-    echo "swarm-test timings:"
-    cat "$TIMINGS_FILE"
-    rm -f "$TIMINGS_FILE"
-    if [ ${#failures[@]} -gt 0 ]; then
-        echo "swarm-test FAILED: ${failures[*]}"
-        rc=1
-    elif [ "$rc" -eq 0 ]; then
-        echo "swarm-test passed"
-    fi
-    exit "$rc"
-}
-
-step() { # LABEL CMD...: a checked step; a failure is remembered, the run goes on
-    local label=$1
-    shift
-    if ! timed "$label" "$@"; then
-        failures+=("$label")
-        dump_state
-        return 1
-    fi
+    finish swarm-test "$rc"
 }
 
 # ---- the run ----
