@@ -135,8 +135,10 @@ class PasswordQueue:
             self._queued += 1
         try:
             waiting_since = time.perf_counter()
-            # The estimate can be wrong (a sudden load): never wait far past the deadline.
-            slot = self._turn.acquire(timeout=self.deadline + (self._mean or 0.0))
+            # The estimate can be wrong (a sudden load, or the other workers'
+            # checks taking the shared slots first): never wait past the deadline,
+            # counting the time queued before, so no accepted check waits longer.
+            slot = self._turn.acquire(timeout=max(0.0, self.deadline - queued_before))
             if slot is None:
                 metrics.PASSWORD_SLOT_REFUSALS.inc()
                 raise TooManyRequests(max(1, math.ceil(self.expected_wait(self._queued))))
