@@ -1,4 +1,4 @@
-"""Keeping the tables small: expired refresh tokens, old sessions and old audit events are deleted.
+"""Keeping the tables small: expired refresh tokens, old sessions and audit events, long-unused devices.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -10,22 +10,27 @@ import time
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import audit_store, store
+from auth_app import audit_store, mail_store, store
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 600
 # A week of ended sessions stays for anyone looking into what happened.
 KEEP_ENDED_SESSIONS_SECONDS = 7 * 24 * 3600
+# A device (user agent) unused this long is forgotten: a sign-in from it
+# again is "new" (NOTIFY_NEW_DEVICE); browsers change their user agent
+# with most updates anyway.
+FORGET_DEVICES_AFTER_DAYS = 180
 
 
-def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int]:
-    """Run one pruning pass; (refresh tokens, sessions, audit events) deleted.
+def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int, int]:
+    """Run one pruning pass; (refresh tokens, sessions, audit events, known devices) deleted.
 
     Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS).
     """
     with pool.connection() as conn:
         tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS)
-        return tokens, sessions, audit_store.prune_events(conn, audit_retention_days)
+        events = audit_store.prune_events(conn, audit_retention_days)
+        return tokens, sessions, events, mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
 
 
 def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) -> None:
@@ -36,7 +41,11 @@ def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) ->
             time.sleep(PRUNE_EVERY_SECONDS)
             try:
                 pruned = prune_once(pool, audit_retention_days)
-                log.info("pruned %d expired refresh tokens, %d old sessions, %d old audit events", *pruned)
+                log.info(
+                    "pruned %d expired refresh tokens, %d old sessions, %d old audit events,"
+                    " %d unused devices",
+                    *pruned,
+                )
             except Exception as exc:  # Postgres down: try again next round
                 log.warning("pruning failed: %s", type(exc).__name__)
 

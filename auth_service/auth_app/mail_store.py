@@ -178,12 +178,27 @@ def mark_email_verified(conn: Connection, user_id: uuid.UUID, email: str) -> boo
 # --- known devices ----------------------------------------------------------------
 
 
+def forget_unused_devices(conn: Connection, unused_days: int) -> int:
+    """Delete the devices nobody signed in from for ``unused_days``; how many."""
+    return conn.execute(
+        "DELETE FROM known_devices WHERE last_seen < now() - make_interval(days => %s)", (unused_days,)
+    ).rowcount
+
+
 def remember_device(conn: Connection, user_id: uuid.UUID, device_hash: bytes) -> tuple[bool, bool]:
-    """Record a device of the user: (it was new, the user had other devices before)."""
-    inserted = conn.execute(
-        "INSERT INTO known_devices (user_id, device_hash) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+    """Record a sign-in from a device of the user: (it was new, the user had other devices before)."""
+    seen_before = conn.execute(
+        "UPDATE known_devices SET last_seen = now() WHERE user_id = %s AND device_hash = %s",
         (user_id, device_hash),
     ).rowcount
+    # A concurrent first sign-in from the same device may insert it first: then it is not new.
+    inserted = (
+        not seen_before
+        and conn.execute(
+            "INSERT INTO known_devices (user_id, device_hash) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (user_id, device_hash),
+        ).rowcount
+    )
     if not inserted:
         return False, True
     others = conn.execute(
