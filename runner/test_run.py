@@ -22,7 +22,7 @@ from runner.settings import (
 )
 from tests.stack_env import STACK_RUN_FLAG
 
-TEST_PATHS = ("authcore/tests", "auth_service/tests", "api_service/tests", "tests")
+TEST_PATHS = ("authcore/tests", "auth_service/tests", "api_service/tests", "deploy/tests", "tests")
 
 
 def test_stack_environment() -> dict[str, str]:

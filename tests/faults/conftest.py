@@ -2,17 +2,18 @@
 
 The suite drives the stack through ``STACK_CONTROL``, a command that takes
 ``stop S``, ``start S``, ``signal SIG S``, ``kill-worker S`` and
-``redis-cli ARGS`` (`make test` sets it to the local runner). Without it
-these tests fail loudly instead of skipping.
+``redis-cli ARGS`` (`make test` sets it to the local runner). Without it a
+bare pytest skips these tests and `make test` fails them (tests/stack_env.py).
 """
 
-import os
 import shlex
 import subprocess
 import time
 
 import pytest
 import requests
+
+from tests.stack_env import stack_setting
 
 
 class StackControl:
@@ -52,9 +53,7 @@ class StackControl:
 @pytest.fixture
 def stack(base_url):
     """The stack under control; healthy again after each test, whatever the test did."""
-    command = os.environ.get("STACK_CONTROL")
-    if not command:
-        pytest.fail("STACK_CONTROL is not set: run the suite with `make test`")
+    command = stack_setting("STACK_CONTROL")
     control = StackControl(shlex.split(command), base_url)
     control.wait_healthy()
     yield control

@@ -8,7 +8,6 @@ until every target answers, and stops it after the module.
 """
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -19,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.stack_env import stack_setting
 
 RULES = Path(__file__).resolve().parents[2] / "observability" / "prometheus" / "alerts.yml"
 START_TIMEOUT = 30
@@ -31,9 +32,7 @@ def _free_port() -> int:
 
 
 def _targets() -> dict[str, str]:
-    raw = os.environ.get("METRICS_TARGETS", "")
-    if not raw:
-        pytest.fail("METRICS_TARGETS is not set: run the suite with `make test`")
+    raw = stack_setting("METRICS_TARGETS")
     return dict(entry.split("=", 1) for entry in raw.split(","))
 
 

@@ -9,11 +9,12 @@ locally; the tests container, on the client network only, in compose);
 """
 
 import json
-import os
 import shlex
 import subprocess
 
 import pytest
+
+from tests.stack_env import stack_setting
 
 
 class Privileges:
@@ -38,8 +39,5 @@ class Privileges:
 
 @pytest.fixture
 def privileges() -> Privileges:
-    """The stack's control command, for privilege probes; fails loudly without it."""
-    command = os.environ.get("STACK_CONTROL")
-    if not command:
-        pytest.fail("STACK_CONTROL is not set: run the suite with `make test`")
-    return Privileges(shlex.split(command))
+    """The stack's control command, for privilege probes (tests/stack_env.py: skip or fail without it)."""
+    return Privileges(shlex.split(stack_setting("STACK_CONTROL")))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SWARM = ROOT / "deploy" / "swarm" / "stack.yml"
 K8S = ROOT / "deploy" / "k8s"
 K8S_FILES = [*sorted((K8S / "base").glob("*.yaml")), K8S / "overlays" / "dev" / "datastores.yaml"]
