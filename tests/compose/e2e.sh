@@ -283,7 +283,7 @@ teardown() {
         "$here/dockerd-stop.sh"
     fi
     [ "${COMPOSE_TEST_KEEP:-}" = 1 ] || rm -rf "$workdir"
-    finish compose-test "$rc"
+    report_and_exit compose-test "$rc"
 }
 trap teardown EXIT
 

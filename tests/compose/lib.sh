@@ -35,7 +35,7 @@ step() { # LABEL CMD...: a checked step; a failure is remembered (and the state 
     fi
 }
 
-finish() { # NAME RC: print the step timings and NAME's verdict; exit RC, or 1 if a step failed
+report_and_exit() { # NAME RC: print the step timings and NAME's verdict; exit RC, or 1 if a step failed
     local name=$1 rc=$2
     echo
     echo "$name timings:"

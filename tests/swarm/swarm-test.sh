@@ -389,7 +389,7 @@ finish() {
         if [ "$started_dockerd" = 1 ]; then "$compose_dir/dockerd-stop.sh"; fi
     fi
     rm -rf "$workdir"
-    finish swarm-test "$rc"
+    report_and_exit swarm-test "$rc"
 }
 
 # ---- the run ----
