@@ -15,13 +15,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SWARM = ROOT / "deploy" / "swarm" / "stack.yml"
 K8S = ROOT / "deploy" / "k8s"
 K8S_FILES = [*sorted((K8S / "base").glob("*.yaml")), K8S / "overlays" / "dev" / "datastores.yaml"]
-K8S_NAMES = {
-    "auth_service": "auth_service",
-    "api_service": "api_service",
-    "migrate": "migrate",
-    "postgres": "postgres",
-    "redis": "redis",
-}  # swarm service -> k8s container
+# Each part has the same name in both: the Swarm service, the Kubernetes container.
+PARTS = ("api_service", "auth_service", "migrate", "postgres", "redis")
 
 
 def _is_store_setting(name: str) -> bool:
@@ -60,10 +55,10 @@ def _k8s_settings() -> dict[str, dict[str, str]]:
     return settings
 
 
-@pytest.mark.parametrize("service", sorted(K8S_NAMES))
+@pytest.mark.parametrize("service", PARTS)
 def test_each_part_connects_as_the_same_role_and_user_with_the_same_secret_files(service):
     swarm = {k: v for k, v in _swarm_settings()[service].items() if _is_store_setting(k)}
-    k8s = {k: v for k, v in _k8s_settings()[K8S_NAMES[service]].items() if _is_store_setting(k)}
+    k8s = {k: v for k, v in _k8s_settings()[service].items() if _is_store_setting(k)}
     assert swarm, f"{service} has no data-store setting in the Swarm stack"
     assert sorted(swarm) == sorted(k8s), (service, swarm, k8s)
     for name, value in swarm.items():
