@@ -9,7 +9,8 @@ import uuid
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from auth_app import account_mail, audit, store
+from auth_app import audit, store
+from auth_app.mail import account_events as account_mail
 from auth_app.passwords import check_password, hash_cost, hash_password
 from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions

@@ -11,7 +11,8 @@ import sys
 import psycopg
 from psycopg import errors as pg_errors
 
-from auth_app import audit, mail_store, store
+from auth_app import audit, store
+from auth_app.mail import store as mail_store
 from auth_app.passwords import hash_password
 from auth_app.settings import database_conninfo
 from auth_app.validation import validated_signup

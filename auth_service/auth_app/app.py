@@ -7,13 +7,13 @@ from flask import Flask
 
 from auth_app import audit, passwords
 from auth_app.accounts import Accounts
-from auth_app.audit_routes import bp as audit_bp
+from auth_app.audit.routes import bp as audit_bp
 from auth_app.db import open_pool
+from auth_app.email_routes import bp as mail_bp
 from auth_app.email_verification import EmailVerification
 from auth_app.housekeeping import start_housekeeping
-from auth_app.mail_limits import MailRequestLimits
-from auth_app.mail_routes import bp as mail_bp
-from auth_app.outbox import start_outbox_sender
+from auth_app.mail.limits import MailRequestLimits
+from auth_app.mail.outbox import start_outbox_sender
 from auth_app.password_reset import PasswordReset
 from auth_app.revocation_rebuild import start_rebuild_watcher
 from auth_app.routes import bp as routes_bp

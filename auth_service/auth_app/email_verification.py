@@ -4,9 +4,9 @@ import uuid
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import mail_store
-from auth_app.email_tokens import EMAIL_VERIFICATION, hash_email_token, looks_like_email_token
-from auth_app.mail_limits import MailRequestLimits
+from auth_app.mail import store as mail_store
+from auth_app.mail.limits import MailRequestLimits
+from auth_app.mail.link_tokens import EMAIL_VERIFICATION, hash_email_token, looks_like_email_token
 from authcore.errors import ApiError
 
 

@@ -10,7 +10,9 @@ import time
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import audit_store, mail_store, store
+from auth_app import store
+from auth_app.audit import store as audit_store
+from auth_app.mail import store as mail_store
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 600

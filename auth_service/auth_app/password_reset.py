@@ -9,9 +9,11 @@ import uuid
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import account_mail, audit, mail_store, store
-from auth_app.email_tokens import PASSWORD_RESET, hash_email_token, looks_like_email_token
-from auth_app.mail_limits import MailRequestLimits
+from auth_app import audit, store
+from auth_app.mail import account_events as account_mail
+from auth_app.mail import store as mail_store
+from auth_app.mail.limits import MailRequestLimits
+from auth_app.mail.link_tokens import PASSWORD_RESET, hash_email_token, looks_like_email_token
 from auth_app.passwords import hash_password
 from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.settings import Settings

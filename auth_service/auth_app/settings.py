@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from psycopg.conninfo import make_conninfo
 
-from auth_app.mail_settings import MailSettings, load_mail_settings
+from auth_app.mail.settings import MailSettings, load_mail_settings
 from authcore.settings import (
     SettingsError,
     TokenSettings,

@@ -2,7 +2,8 @@
 
 import uuid
 
-from auth_app import audit, audit_store
+from auth_app import audit
+from auth_app.audit import store as audit_store
 
 
 def _event(conn, action="authn_login_fail", target=None):

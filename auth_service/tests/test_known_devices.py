@@ -3,7 +3,8 @@
 import secrets
 from contextlib import contextmanager
 
-from auth_app import housekeeping, mail_store, store
+from auth_app import housekeeping, store
+from auth_app.mail import store as mail_store
 
 
 def _user(conn):

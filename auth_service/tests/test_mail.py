@@ -8,11 +8,12 @@ import time
 
 import pytest
 
-from auth_app import mail_messages, mail_store
 from auth_app.app import create_app
-from auth_app.email_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, new_email_token
-from auth_app.mail_settings import load_mail_settings, read_smtp_config
-from auth_app.outbox import MAX_RETRY_SECONDS, retry_delay
+from auth_app.mail import messages as mail_messages
+from auth_app.mail import store as mail_store
+from auth_app.mail.link_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, new_email_token
+from auth_app.mail.outbox import MAX_RETRY_SECONDS, retry_delay
+from auth_app.mail.settings import load_mail_settings, read_smtp_config
 from authcore.settings import SettingsError
 
 

@@ -7,8 +7,8 @@ from email.message import EmailMessage
 import pytest
 from aiosmtpd.controller import Controller
 
-from auth_app.mail_settings import read_smtp_config
-from auth_app.mail_transport import PermanentMailError, SmtpConnection
+from auth_app.mail.settings import read_smtp_config
+from auth_app.mail.transport import PermanentMailError, SmtpConnection
 
 
 class Recorder:

@@ -3,7 +3,7 @@
 from flask import Blueprint, current_app, g, request
 
 from auth_app.email_verification import EmailVerification
-from auth_app.outbox import outbox_counts
+from auth_app.mail.outbox import outbox_counts
 from auth_app.password_reset import PasswordReset
 from auth_app.validation import require_strings
 from authcore.bearer import require_token

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from auth_app import mail_store
-from auth_app.email_tokens import EMAIL_VERIFICATION, PASSWORD_RESET
-from auth_app.mail_settings import MailSettings
+from auth_app.mail import store as mail_store
+from auth_app.mail.link_tokens import EMAIL_VERIFICATION, PASSWORD_RESET
+from auth_app.mail.settings import MailSettings
 from authcore.errors import ApiError
 
 

@@ -4,7 +4,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 
-from auth_app.mail_settings import SmtpConfig
+from auth_app.mail.settings import SmtpConfig
 
 
 class PermanentMailError(Exception):

@@ -4,7 +4,8 @@ import uuid
 
 from flask import Blueprint, current_app, g, request
 
-from auth_app import audit, audit_store
+from auth_app import audit
+from auth_app.audit import store as audit_store
 from auth_app.validation import USERNAME, normalise_username
 from authcore.bearer import require_token
 from authcore.errors import ValidationFailed, json_response

@@ -19,7 +19,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from auth_app import audit_store
+from auth_app.audit import store as audit_store
 from authcore import metrics
 
 SUCCESS, FAILURE = "success", "failure"

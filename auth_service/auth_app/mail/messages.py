@@ -3,8 +3,8 @@
 import email.utils
 from email.message import EmailMessage
 
-from auth_app.mail_settings import MailSettings
-from auth_app.mail_store import Recipient
+from auth_app.mail.settings import MailSettings
+from auth_app.mail.store import Recipient
 
 
 def _message(settings: MailSettings, to: str, subject: str, body: str) -> EmailMessage:

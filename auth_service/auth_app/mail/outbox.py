@@ -24,10 +24,11 @@ from email.message import EmailMessage
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from auth_app import mail_messages, mail_store
-from auth_app.email_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, new_email_token
-from auth_app.mail_settings import MailSettings
-from auth_app.mail_transport import PermanentMailError, SmtpConnection
+from auth_app.mail import messages as mail_messages
+from auth_app.mail import store as mail_store
+from auth_app.mail.link_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, new_email_token
+from auth_app.mail.settings import MailSettings
+from auth_app.mail.transport import PermanentMailError, SmtpConnection
 
 log = logging.getLogger(__name__)
 
