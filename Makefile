@@ -7,13 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 # Settings given on the command line (`make up HTTP_PORT=9090`) reach the stack too.
-SETTINGS := HTTP_PORT STATE_DIR JWT_SECRET JWT_KEYS JWT_ISSUER JWT_AUDIENCE ACCESS_TOKEN_TTL \
-	REFRESH_TOKEN_TTL BCRYPT_ROUNDS AUTH_RATE_LIMIT LOGIN_MAX_FAILURES POSTGRES_PASSWORD LOG_LEVEL \
-	POSTGRES_MIGRATION_PASSWORD REDIS_AUTH_PASSWORD REDIS_API_PASSWORD \
-	APP_UPSTREAM APP_PREFIX APP_ROLE \
-	PASSWORD_QUEUE_DEADLINE \
-	LOG_FORMAT AUDIT_RETENTION_DAYS \
-	SMTP_URL MAIL_FROM PUBLIC_URL REQUIRE_VERIFIED_EMAIL NOTIFY_PASSWORD_CHANGE NOTIFY_NEW_DEVICE
+# The names come from the one registry (authcore/authcore/settings_registry.py).
+SETTINGS := $(shell $(PYTHON) authcore/authcore/settings_registry.py names)
 $(foreach v,$(SETTINGS),$(if $(filter command line,$(origin $(v))),$(eval export $(v))))
 
 .DEFAULT_GOAL := help
@@ -47,6 +42,10 @@ $(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/require
 
 .PHONY: venv
 venv: $(STAMP) ## create .venv with the pinned requirements
+
+.PHONY: env
+env: venv ## write .env with fresh secrets for `docker compose up` and `make run` (never overwrites; adds what an older one lacks)
+	@$(PY) -m runner env
 
 .PHONY: run
 run: deps venv ## start the whole stack in the foreground (Ctrl-C stops it)
@@ -89,6 +88,10 @@ mail: ## print the latest mail the local mail sink received (TO=<address> filter
 .PHONY: rebuild-revocations
 rebuild-revocations: ## rewrite the Redis revocation list from Postgres (auth_service also does it by itself)
 	@$(PY) -m runner rebuild-revocations
+
+.PHONY: settings-docs
+settings-docs: ## rewrite docs/OPERATIONS.md's settings table and .env.example from the settings registry
+	$(PYTHON) authcore/authcore/settings_registry.py write-docs .
 
 .PHONY: lint
 lint: venv ## ruff lint and format check

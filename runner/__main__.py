@@ -1,5 +1,6 @@
 """``python -m runner <command>``: the local stack's commands, as the Makefile calls them.
 
+env              write .env with fresh secrets if there is none; add what an older one lacks
 run              start everything in the foreground; Ctrl-C stops it all
 up               start everything in the background; return once all is healthy
 down             stop everything and wait until no process is left
@@ -29,7 +30,7 @@ import requests
 from runner import datastores, supervisor
 from runner.datastores import StackError, wait_for_postgres, wait_for_redis
 from runner.processes import descendants
-from runner.settings import ROOT, SERVICES, StackSettings, load_stack_settings
+from runner.settings import ROOT, SERVICES, StackSettings, load_stack_settings, merged_environment
 
 HEALTH_ROUTES = ("/auth/healthz", "/api/healthz")
 
@@ -238,6 +239,9 @@ def main(argv: list[str]) -> int:
         return 2
     command, args = argv[0], argv[1:]
     try:
+        if command == "env" and not args:
+            merged_environment(create_env_file=True)
+            return 0
         if command in ("run", "up"):
             stack = load_stack_settings(create_env_file=True, new_ports=True)
             if already_running(stack):

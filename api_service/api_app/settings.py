@@ -4,7 +4,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from authcore.settings import TokenSettings, read_password, read_str, read_token_settings
+from authcore.settings import TokenSettings, read, read_token_settings
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     return Settings(
         tokens=read_token_settings(env),
-        redis_url=read_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
-        redis_password=read_password(env, "REDIS_API_PASSWORD"),
-        log_level=read_str(env, "LOG_LEVEL", "INFO"),
+        redis_url=read(env, "REDIS_URL"),
+        redis_password=read(env, "REDIS_API_PASSWORD"),
+        log_level=read(env, "LOG_LEVEL"),
     )

@@ -17,7 +17,7 @@ from auth_app.passwords import hash_password
 from auth_app.settings import database_conninfo
 from auth_app.validation import validated_signup
 from authcore.errors import ValidationFailed
-from authcore.settings import SettingsError, read_int
+from authcore.settings import SettingsError, read
 
 
 def read_password() -> str:
@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         database_url = database_conninfo(os.environ)
-        rounds = read_int(os.environ, "BCRYPT_ROUNDS", 12, 4, 16)
+        rounds = read(os.environ, "BCRYPT_ROUNDS")
         fields = validated_signup({"username": argv[0], "email": argv[1], "password": read_password()})
     except (SettingsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

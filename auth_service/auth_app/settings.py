@@ -7,14 +7,7 @@ from dataclasses import dataclass, field
 from psycopg.conninfo import make_conninfo
 
 from auth_app.mail.settings import MailSettings, load_mail_settings
-from authcore.settings import (
-    SettingsError,
-    TokenSettings,
-    read_int,
-    read_password,
-    read_str,
-    read_token_settings,
-)
+from authcore.settings import TokenSettings, read, read_str, read_token_settings
 
 
 @dataclass(frozen=True)
@@ -44,7 +37,7 @@ def database_conninfo(
     works in the password (a URL would need it percent-encoded).
     """
     url = read_str(env, url_name)
-    password = read_password(env, password_name)
+    password = read(env, password_name)
     return make_conninfo(url, password=password) if password else url
 
 
@@ -61,26 +54,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         tokens=read_token_settings(env),
         database_url=database_conninfo(env),
-        redis_url=read_str(env, "REDIS_URL", "redis://127.0.0.1:6379/0"),
-        redis_password=read_password(env, "REDIS_AUTH_PASSWORD"),
-        bcrypt_rounds=read_int(env, "BCRYPT_ROUNDS", 12, 4, 16),
-        login_max_failures=read_int(env, "LOGIN_MAX_FAILURES", 5, 1, 1000),
-        log_level=read_str(env, "LOG_LEVEL", "INFO"),
-        audit_retention_days=read_int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
-        password_queue_deadline=read_seconds(env, "PASSWORD_QUEUE_DEADLINE", 2.0, 0.0, 30.0),
+        redis_url=read(env, "REDIS_URL"),
+        redis_password=read(env, "REDIS_AUTH_PASSWORD"),
+        bcrypt_rounds=read(env, "BCRYPT_ROUNDS"),
+        login_max_failures=read(env, "LOGIN_MAX_FAILURES"),
+        log_level=read(env, "LOG_LEVEL"),
+        audit_retention_days=read(env, "AUDIT_RETENTION_DAYS"),
+        password_queue_deadline=read(env, "PASSWORD_QUEUE_DEADLINE"),
         mail=load_mail_settings(env),
     )
-
-
-def read_seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    """Return ``env[name]`` as seconds (a decimal number) within [low, high], else ``default``."""
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name} must be a number of seconds") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name} must be between {low:g} and {high:g} seconds")
-    return value

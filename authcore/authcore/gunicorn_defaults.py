@@ -13,14 +13,14 @@ import orjson
 from gunicorn import glogging, util
 
 from authcore.logging_json import JsonFormatter, read_log_format
-from authcore.settings import SettingsError
+from authcore.settings import SettingsError, read
 
-bind = os.environ.get("BIND", "0.0.0.0:8000")
+bind = read(os.environ, "BIND")
 # gthread measured best here: 2 workers x 4 threads, ~3.2k req/s, p99 ~71 ms
 # at 64 connections; gevent matched throughput with p99 of 265-860 ms.
 worker_class = "gthread"
-workers = int(os.environ.get("WEB_WORKERS", "2"))
-threads = int(os.environ.get("WEB_THREADS", "4"))
+workers = read(os.environ, "WEB_WORKERS")
+threads = read(os.environ, "WEB_THREADS")
 keepalive = 75
 timeout = 60
 graceful_timeout = 10

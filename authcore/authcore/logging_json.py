@@ -13,19 +13,14 @@ from datetime import UTC, datetime
 
 import orjson
 
-from authcore.settings import SettingsError
+from authcore.settings import read
 
-LOG_FORMATS = ("json", "text")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 def read_log_format(env: Mapping[str, str] | None = None) -> str:
     """``LOG_FORMAT`` (json or text, default text); raises ``SettingsError`` otherwise."""
-    env = os.environ if env is None else env
-    value = env.get("LOG_FORMAT", "").strip().lower() or "text"
-    if value not in LOG_FORMATS:
-        raise SettingsError("LOG_FORMAT must be json or text")
-    return value
+    return read(os.environ if env is None else env, "LOG_FORMAT")
 
 
 class JsonFormatter(logging.Formatter):

@@ -22,8 +22,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from authcore.settings import read
+
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-ENABLED = os.environ.get("METRICS_ENABLED", "1").strip().lower() not in ("0", "false", "no", "off")
+ENABLED = read(os.environ, "METRICS_ENABLED")
 
 
 def _settle_multiproc_dir() -> None:

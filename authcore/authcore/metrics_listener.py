@@ -21,7 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from authcore.metrics import MULTIPROC_ENV, PREFIX
 from authcore.revocation import READY_KEY
-from authcore.settings import read_int
+from authcore.settings import read
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_SECONDS = 1
@@ -106,7 +106,7 @@ def _version() -> str:
 
 def metrics_port(env=None) -> int:
     """``METRICS_PORT`` (0, the default, means no listener); raises ``SettingsError`` if invalid."""
-    return read_int(os.environ if env is None else env, "METRICS_PORT", 0, 0, 65535)
+    return read(os.environ if env is None else env, "METRICS_PORT")
 
 
 def start_metrics_listener(
@@ -124,7 +124,7 @@ def start_metrics_listener(
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
     registry.register(MasterCollector(service, redis_url, database_url, redis_password))
-    bind = os.environ.get("BIND", "0.0.0.0:8000")
+    bind = read(os.environ, "BIND")
     # A service on a unix socket (the local stack) has no host to share: loopback.
     host = "127.0.0.1" if bind.startswith("unix:") else bind.rsplit(":", 1)[0] or "0.0.0.0"  # noqa: S104
     start_http_server(port, addr=host.strip("[]"), registry=registry)

@@ -1,8 +1,10 @@
 """Reading and validating settings from the environment.
 
-Both services read the same names (see docs/OPERATIONS.md "Settings"). A problem is
-reported as a ``SettingsError`` naming the setting, never its value, so a
-secret can't end up in a log.
+Every name, type, default and bound is declared once in
+``authcore.settings_registry``; ``read(env, name)`` reads a setting by those
+rules (docs/OPERATIONS.md "Settings" is generated from the same table). A
+problem is reported as a ``SettingsError`` naming the setting, never its
+value, so a secret can't end up in a log.
 """
 
 import os
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from authcore.secret_strength import HOW_TO_GENERATE, MIN_BYTES, weakness
+from authcore.settings_registry import BOOL, CHOICE, INT, PASSWORD, REGISTRY, SECONDS, SECRET, Setting
 
 MIN_SECRET_BYTES = MIN_BYTES
 # Passwords of the data stores: long enough that guessing over the network is hopeless.
@@ -20,14 +23,71 @@ MIN_PASSWORD_BYTES = 16
 PLACEHOLDER_SECRETS = frozenset(
     {"changeme", "change-me", "changethis", "secret", "your-secret-here", "replace-me"}
 )
-DEFAULT_ISSUER = "authstack"
-DEFAULT_AUDIENCE = "authstack-api"
 # Clock leeway allowed when checking exp/nbf/iat; docs/API.md caps it at 30 s.
 CLOCK_LEEWAY_SECONDS = 10
 
 
+TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
 class SettingsError(Exception):
     """A setting is missing or invalid; the message names the setting only."""
+
+
+def read(env: Mapping[str, str], name: str):
+    """The setting ``name`` from ``env``, typed, bounded and defaulted as the registry declares it.
+
+    An empty value counts as unset. A secret may come from ``<name>_FILE``
+    instead; a password shorter than ``MIN_PASSWORD_BYTES`` is refused.
+    """
+    setting = REGISTRY[name]
+    if setting.kind == PASSWORD:
+        return read_password(env, name, required=setting.required)
+    if setting.kind == SECRET:
+        return read_secret(env, name, required=setting.required)
+    if setting.kind == INT:
+        return read_int(env, name, _bounded_default(setting), int(setting.low), int(setting.high))
+    if setting.kind == SECONDS:
+        return read_seconds(env, name, _bounded_default(setting), setting.low, setting.high)
+    if setting.kind == BOOL:
+        return read_bool(env, name, bool(setting.default))
+    default = None if setting.required else ("" if setting.default is None else str(setting.default))
+    value = read_str(env, name, default)
+    if setting.kind == CHOICE and value.lower() not in setting.choices:
+        raise SettingsError(f"{name} must be one of {', '.join(setting.choices)}")
+    return value.lower() if setting.kind == CHOICE else value
+
+
+def _bounded_default(setting: Setting):
+    if setting.default is None or setting.low is None or setting.high is None:
+        raise TypeError(f"{setting.name}: a number setting needs a default and bounds")
+    return setting.default
+
+
+def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    """Return ``env[name]`` as a boolean (1/0, true/false, yes/no, on/off), else ``default``."""
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in TRUE_WORDS:
+        return True
+    if raw in FALSE_WORDS:
+        return False
+    raise SettingsError(f"{name} must be one of 1/0, true/false, yes/no, on/off")
+
+
+def read_seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    """Return ``env[name]`` as seconds (a decimal number) within [low, high], else ``default``."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number of seconds") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g} seconds")
+    return value
 
 
 @dataclass(frozen=True)
@@ -104,9 +164,9 @@ def read_secret(env: Mapping[str, str], name: str, required: bool = True) -> str
     return None
 
 
-def read_password(env: Mapping[str, str], name: str) -> str | None:
+def read_password(env: Mapping[str, str], name: str, required: bool = False) -> str | None:
     """A data store's password (``name`` or ``name_FILE``), if set; refused if short."""
-    password = read_secret(env, name, required=False)
+    password = read_secret(env, name, required=required)
     if password is not None and len(password.encode("utf-8")) < MIN_PASSWORD_BYTES:
         raise SettingsError(
             f"{name} must be at least {MIN_PASSWORD_BYTES} bytes long; generate one with: {HOW_TO_GENERATE}"
@@ -151,8 +211,8 @@ def read_token_settings(env: Mapping[str, str] | None = None) -> TokenSettings:
     env = os.environ if env is None else env
     return TokenSettings(
         keys=read_signing_keys(env),
-        issuer=read_str(env, "JWT_ISSUER", DEFAULT_ISSUER),
-        audience=read_str(env, "JWT_AUDIENCE", DEFAULT_AUDIENCE),
-        access_ttl=read_int(env, "ACCESS_TOKEN_TTL", 900, 30, 86400),
-        refresh_ttl=read_int(env, "REFRESH_TOKEN_TTL", 1209600, 60, 31536000),
+        issuer=read(env, "JWT_ISSUER"),
+        audience=read(env, "JWT_AUDIENCE"),
+        access_ttl=read(env, "ACCESS_TOKEN_TTL"),
+        refresh_ttl=read(env, "REFRESH_TOKEN_TTL"),
     )

@@ -146,3 +146,23 @@ def test_store_passwords_come_from_files_and_must_be_long(tmp_path):
     assert read_password({}, "REDIS_API_PASSWORD") is None
     with pytest.raises(SettingsError, match=r"^REDIS_API_PASSWORD must be at least 16 bytes long"):
         read_password({"REDIS_API_PASSWORD": "short"}, "REDIS_API_PASSWORD")
+
+
+def test_the_generated_settings_docs_are_up_to_date():
+    """docs/OPERATIONS.md's table and .env.example are what `make settings-docs` writes."""
+    from pathlib import Path
+
+    from authcore import settings_registry
+
+    root = Path(__file__).resolve().parents[2]
+    operations = (root / "docs" / "OPERATIONS.md").read_text()
+    assert operations == settings_registry.with_table(operations), "run make settings-docs"
+    assert (root / ".env.example").read_text() == settings_registry.env_example(), "run make settings-docs"
+
+
+def test_every_registered_number_has_its_default_within_its_bounds():
+    from authcore.settings import read
+    from authcore.settings_registry import REGISTRY
+
+    for name in REGISTRY:
+        read({}, name) if not REGISTRY[name].required else None

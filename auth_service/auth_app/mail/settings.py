@@ -8,12 +8,10 @@ from ``SMTP_PASSWORD`` or the file named by ``SMTP_PASSWORD_FILE``.
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from authcore.settings import SettingsError, read_int, read_str
+from authcore.settings import FALSE_WORDS, TRUE_WORDS, SettingsError, read
 
 DEFAULT_PORTS = {"smtp": 25, "smtps": 465}
-TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
 
 @dataclass(frozen=True)
@@ -46,33 +44,9 @@ class MailSettings:
     notify_new_device: bool
 
 
-def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    """Return ``env[name]`` as a boolean (1/0, true/false, yes/no, on/off), else ``default``."""
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in TRUE_WORDS:
-        return True
-    if raw in FALSE_WORDS:
-        return False
-    raise SettingsError(f"{name} must be one of 1/0, true/false, yes/no, on/off")
-
-
-def _smtp_password(env: Mapping[str, str]) -> str | None:
-    password, password_file = env.get("SMTP_PASSWORD", ""), env.get("SMTP_PASSWORD_FILE", "").strip()
-    if password and password_file:
-        raise SettingsError("set SMTP_PASSWORD or SMTP_PASSWORD_FILE, not both")
-    if password_file:
-        try:
-            return Path(password_file).read_text().rstrip("\r\n")
-        except OSError:
-            raise SettingsError("SMTP_PASSWORD_FILE cannot be read") from None
-    return password or None
-
-
 def read_smtp_config(env: Mapping[str, str]) -> SmtpConfig | None:
     """Parse ``SMTP_URL`` (``smtp://host[:port][?starttls=1]`` or ``smtps://host[:port]``)."""
-    raw = env.get("SMTP_URL", "").strip()
+    raw = read(env, "SMTP_URL")
     if not raw:
         return None
     url = urllib.parse.urlsplit(raw)
@@ -89,8 +63,8 @@ def read_smtp_config(env: Mapping[str, str]) -> SmtpConfig | None:
     if starttls_word not in TRUE_WORDS | FALSE_WORDS:
         raise SettingsError("SMTP_URL's starttls must be 1 or 0")
     starttls = starttls_word in TRUE_WORDS
-    username = env.get("SMTP_USERNAME", "").strip() or None
-    password = _smtp_password(env)
+    username = read(env, "SMTP_USERNAME") or None
+    password = read(env, "SMTP_PASSWORD")
     if (username is None) != (password is None):
         raise SettingsError("SMTP_USERNAME and SMTP_PASSWORD(_FILE) go together")
     implicit_tls = url.scheme == "smtps"
@@ -103,22 +77,22 @@ def read_smtp_config(env: Mapping[str, str]) -> SmtpConfig | None:
         starttls=starttls and not implicit_tls,
         username=username,
         password=password,
-        timeout=read_int(env, "SMTP_TIMEOUT", 10, 1, 120),
+        timeout=read(env, "SMTP_TIMEOUT"),
     )
 
 
 def load_mail_settings(env: Mapping[str, str]) -> MailSettings:
     """Build ``MailSettings`` from ``env``."""
-    public_url = read_str(env, "PUBLIC_URL", "http://localhost:8080").rstrip("/")
+    public_url = read(env, "PUBLIC_URL").rstrip("/")
     if urllib.parse.urlsplit(public_url).scheme not in ("http", "https"):
         raise SettingsError("PUBLIC_URL must be an http:// or https:// URL")
     return MailSettings(
         smtp=read_smtp_config(env),
-        mail_from=read_str(env, "MAIL_FROM", "authstack <no-reply@localhost>"),
+        mail_from=read(env, "MAIL_FROM"),
         public_url=public_url,
-        reset_token_ttl=read_int(env, "RESET_TOKEN_TTL", 1800, 60, 86400),
-        verification_token_ttl=read_int(env, "EMAIL_VERIFICATION_TTL", 172800, 300, 2592000),
-        require_verified_email=read_bool(env, "REQUIRE_VERIFIED_EMAIL", False),
-        notify_password_change=read_bool(env, "NOTIFY_PASSWORD_CHANGE", True),
-        notify_new_device=read_bool(env, "NOTIFY_NEW_DEVICE", False),
+        reset_token_ttl=read(env, "RESET_TOKEN_TTL"),
+        verification_token_ttl=read(env, "EMAIL_VERIFICATION_TTL"),
+        require_verified_email=read(env, "REQUIRE_VERIFIED_EMAIL"),
+        notify_password_change=read(env, "NOTIFY_PASSWORD_CHANGE"),
+        notify_new_device=read(env, "NOTIFY_NEW_DEVICE"),
     )
