@@ -68,11 +68,11 @@ logs: ## show the last log lines of each process (S=<service> for one)
 	@$(PY) -m runner logs $(S)
 
 .PHONY: stop
-stop: ## stop one part: S=postgres|redis|auth_service|api_service|nginx
+stop: ## stop one part: S=postgres|redis|mailsink|auth_service|api_service|whoami|nginx|nginx_exporter
 	@$(PY) -m runner stop $(S)
 
 .PHONY: start
-start: ## start one part again: S=postgres|redis|auth_service|api_service|nginx
+start: ## start one part again: S=postgres|redis|mailsink|auth_service|api_service|whoami|nginx|nginx_exporter
 	@$(PY) -m runner start $(S)
 
 .PHONY: admin

@@ -2,7 +2,7 @@
 
 Everything here is served under ``/api/v1/example`` (rename the prefix) and
 shares the stack's token checks, error shapes and speed. The two routes
-below are a worked example; README "Add your own routes" walks through them
+below are a worked example; docs/INTEGRATING.md "Add your own routes" walks through them
 and tests/test_your_routes.py is their test.
 
 Protecting a route
