@@ -1,4 +1,4 @@
-"""The worked example of docs/INTEGRATING.md "Add your own routes" (api_service/api_app/your_routes.py), through nginx."""
+"""The worked example of docs/INTEGRATING.md "Add your own routes" (your_routes.py), through nginx."""
 
 from tests.helpers import assert_error, bearer
 
