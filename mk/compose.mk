@@ -4,9 +4,9 @@
 HADOLINT_VERSION := 2.15.1
 DOCKERFILES := Dockerfile nginx/Dockerfile whoami/Dockerfile mailsink/Dockerfile \
 	stores/postgres/Dockerfile stores/redis/Dockerfile \
-	tests/compose/tests.Dockerfile $(wildcard tests/compose/standins/*/Dockerfile)
-COMPOSE_SCRIPTS := $(wildcard tests/compose/*.sh tests/compose/standins/*.sh \
-	tests/compose/standins/*/*.sh tests/compose/standins/*/*.envsh \
+	tests/compose/tests.Dockerfile $(wildcard ci/offline-images/*/Dockerfile)
+COMPOSE_SCRIPTS := $(wildcard tests/compose/*.sh ci/offline-images/*.sh \
+	ci/offline-images/*/*.sh ci/offline-images/*/*.envsh \
 	nginx/docker-entrypoint.d/*.envsh tests/swarm/*.sh stores/*/*.sh)
 
 .PHONY: compose-lint

@@ -294,7 +294,7 @@ if ! docker_answers; then
     timed "start dockerd" "$here/dockerd-start.sh"
     [ -f "$pidfile" ] && started_dockerd=1
 fi
-timed "stand-in base images" "$here/standins/build.sh"
+timed "stand-in base images" "$repo/ci/offline-images/build.sh"
 
 # Gateway mode with a role prefix, as the local test run has it (tests/test_gateway.py).
 GATEWAY_ROLE=app-user

@@ -402,7 +402,7 @@ if ! docker_answers; then
     timed "start dockerd" "$compose_dir/dockerd-start.sh"
     [ -f "${COMPOSE_TEST_RUN_DIR:-/run/compose-test}/dockerd.pid" ] && started_dockerd=1
 fi
-timed "stand-in base images" "$compose_dir/standins/build.sh"
+timed "stand-in base images" "$repo/ci/offline-images/build.sh"
 iptables_rules >"$workdir/iptables.before"
 [ -z "$(leftovers)" ] || die "left from an earlier run: $(leftovers | tr '\n' ';') (docker stack rm $STACK; docker swarm leave --force)"
 HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

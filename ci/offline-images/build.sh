@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build LOCAL STAND-INS for the official base images the compose stack names,
-# because no image registry can be reached on this machine. See ../README.md.
+# because no image registry can be reached on this machine. See README.md beside this file and tests/compose/README.md.
 #
 #   1. a Debian bookworm minbase root file system made with debootstrap (cached
 #      as a tarball under $STANDIN_CACHE), imported as $BASE_TAG;
@@ -13,7 +13,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/compose/lib.sh
-. "$here/../lib.sh"
+. "$here/../../tests/compose/lib.sh"
 
 STANDIN_CACHE=${STANDIN_CACHE:-/var/cache/compose-standins}
 BASE_TAG=compose-standin/debian:bookworm-minbase
