@@ -12,14 +12,13 @@
 #     tests/compose/stack-control.sh as STACK_CONTROL (they stop, freeze and
 #     kill containers, and probe what each part may do), and tests/browser
 #     (the host's chromium on the page the nginx image serves);
-#  6. stop redis: /api/v1/me must answer 503 (JSON, Retry-After), then 200
-#     again once redis is back; stop postgres: issued tokens keep working;
-#  7. under steady load, scale api_service 1 -> 3 -> 1: the running nginx must
-#     send traffic to every new replica within 20 s, and no request may fail;
-#  8. the "observability" profile: prometheus and nginx's exporter come up, every
+#     outages (redis, postgres stopped or frozen) are tests/faults, and
+#     scaling api_service 1 -> 3 -> 1 under load is tests/scaling (nginx must
+#     reach every new replica by itself, and no request may fail);
+#  6. the "observability" profile: prometheus and nginx's exporter come up, every
 #     target is scraped (both services, the exporter), and a login shows in
 #     PromQL; /metrics through nginx is 404;
-#  9. tear everything down, volumes included.
+#  7. tear everything down, volumes included.
 #
 # Uses docker-compose (1.29, Debian's) or `docker compose` (v2) if present.
 # Environment: COMPOSE_TEST_KEEP=1 leaves the stack running for a look.
@@ -95,136 +94,7 @@ http() { # METHOD PATH [JSON] [TOKEN]
 
 json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$workdir/last.body" "$1"; }
 
-# Poll until PATH (with TOKEN) answers STATUS, for up to SECONDS.
-wait_status() { # STATUS SECONDS METHOD PATH [JSON] [TOKEN]
-    local want=$1 deadline=$(($(now) + $2)) got
-    shift 2
-    while :; do
-        got=$(http "$@")
-        [ "$got" = "$want" ] && return 0
-        if [ "$(now)" -ge "$deadline" ]; then
-            log "$1 $2 answered $got, wanted $want: $(head -c 300 "$workdir/last.body" 2>/dev/null)"
-            return 1
-        fi
-        sleep 1
-    done
-}
-
-# ---- 6. dependency outages ----
-outage_checks() {
-    local user password token status started
-    user="e2e-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
-    password="pw-$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')"
-    status=$(http POST /auth/signup "{\"username\":\"$user\",\"email\":\"$user@example.com\",\"password\":\"$password\"}")
-    [ "$status" = 201 ] || { log "signup answered $status"; return 1; }
-    status=$(http POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}")
-    [ "$status" = 200 ] || { log "login answered $status"; return 1; }
-    token=$(json_field access_token)
-    wait_status 200 10 GET /api/v1/me "" "$token" || return 1
-
-    log "stopping redis: /api/v1/me must answer 503"
-    compose stop redis >/dev/null 2>&1
-    wait_status 503 20 GET /api/v1/me "" "$token" || return 1
-    [ "$(json_field error)" = unavailable ] || { log "503 body: $(cat "$workdir/last.body")"; return 1; }
-    grep -qi '^retry-after:' "$workdir/last.headers" || { log "503 without Retry-After"; return 1; }
-    status=$(http GET /api/healthz)
-    [ "$status" = 503 ] || { log "/api/healthz answered $status with redis down"; return 1; }
-    log "starting redis again: /api/v1/me must recover"
-    compose start redis >/dev/null 2>&1
-    wait_status 200 60 GET /api/v1/me "" "$token" || return 1
-    wait_healthy 90 || return 1
-
-    log "stopping postgres: issued tokens keep working, login answers 503"
-    compose stop postgres >/dev/null 2>&1
-    wait_status 200 10 GET /api/v1/me "" "$token" || return 1
-    status=$(http POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}")
-    [ "$status" = 503 ] || { log "login with postgres down answered $status: $(cat "$workdir/last.body")"; return 1; }
-    compose start postgres >/dev/null 2>&1
-    started=$(now)
-    wait_status 200 60 POST /auth/login "{\"username\":\"$user\",\"password\":\"$password\"}" || return 1
-    # Every worker's pool must get over the restart: 20 signups in a row.
-    local ok=0 refused=0 deadline=$(($(now) + 60))
-    while [ "$ok" -lt 20 ]; do
-        status=$(http POST /auth/signup "{\"username\":\"$user-$ok-$refused\",\"email\":\"$user-$ok-$refused@example.com\",\"password\":\"$password\"}")
-        if [ "$status" = 201 ]; then
-            ok=$((ok + 1))
-        else
-            ok=0
-            refused=$((refused + 1))
-            [ "$(now)" -lt "$deadline" ] || { log "auth still answers $status 60 s after postgres came back"; return 1; }
-            sleep 0.5
-        fi
-    done
-    log "auth answered 20 signups in a row $(($(now) - started)) s after postgres started again ($refused refused on the way)"
-    wait_healthy 120
-}
-
-# The outage checks, then both data stores started again whatever happened.
-outages() {
-    local rc=0
-    outage_checks || rc=$?
-    compose start redis postgres >/dev/null 2>&1 || true
-    return "$rc"
-}
-
-# ---- 7. scaling ----
-# Requests nginx sent to each api_service replica since SINCE (a docker logs
-# --since value), from the upstream_addr field of its JSON access log: one
-# "container-name count" line per replica.
-replica_hits() { # SINCE
-    local since=$1 nginx_id network c ip
-    nginx_id=$(docker ps --filter "label=com.docker.compose.project=$PROJECT" \
-        --filter "label=com.docker.compose.service=nginx" -q | head -n 1)
-    network="${PROJECT}_frontend"
-    docker logs --since "$since" "$nginx_id" 2>/dev/null | grep -o '"upstream_addr":"[0-9.:, ]*' >"$workdir/upstreams" || true
-    for c in $(docker ps --filter "label=com.docker.compose.project=$PROJECT" \
-        --filter "label=com.docker.compose.service=api_service" -q); do
-        ip=$(docker inspect -f "{{ (index .NetworkSettings.Networks \"$network\").IPAddress }}" "$c")
-        echo "$(docker inspect -f '{{ .Name }}' "$c" | tr -d /) $(grep -c "$ip:8000" "$workdir/upstreams" || true)"
-    done
-}
-
-# Under steady load (tests/compose/load.py), scale api_service 1 -> 3: the
-# running nginx must send traffic to every new replica within 20 s, by itself
-# (it re-resolves the service name); then back to 1. No request may fail.
-scale_check() {
-    local token status since deadline hits load_pid rc=0
-    wait_status 201 30 POST /auth/signup "{\"username\":\"e2e-scale\",\"email\":\"e2e-scale@example.com\",\"password\":\"pw-scale-12345\"}" || return 1
-    status=$(http POST /auth/login '{"username":"e2e-scale","password":"pw-scale-12345"}')
-    [ "$status" = 200 ] || { log "login answered $status"; return 1; }
-    token=$(json_field access_token)
-    rm -f "$workdir/stop-load"
-    python3 "$here/load.py" --url "$(base_url)/api/v1/me" --token "$token" \
-        --stop-file "$workdir/stop-load" --max-seconds 300 >"$workdir/load.json" &
-    load_pid=$!
-    compose up -d --no-deps --scale api_service=3 api_service >/dev/null 2>&1 || rc=1
-    [ "$rc" = 0 ] && { wait_healthy 120 || rc=1; }
-    if [ "$rc" = 0 ]; then
-        since=$(date +%s)
-        deadline=$((since + 20))
-        while :; do
-            sleep 2
-            hits=$(replica_hits "$since")
-            if [ "$(wc -l <<<"$hits")" -eq 3 ] && ! awk '{ print $2 }' <<<"$hits" | grep -qx 0; then
-                log "nginx sends traffic to all 3 api_service replicas $(($(now) - since)) s after they were healthy, without a restart: $(tr '\n' ' ' <<<"$hits")"
-                break
-            fi
-            if [ "$(now)" -ge "$deadline" ]; then
-                log "nginx did not reach every api_service replica within 20 s: $(tr '\n' ' ' <<<"$hits")"
-                rc=1
-                break
-            fi
-        done
-    fi
-    compose up -d --no-deps --scale api_service=1 api_service >/dev/null 2>&1 || rc=1
-    sleep 5  # load on the one replica left, past nginx's DNS validity (2 s)
-    touch "$workdir/stop-load"
-    wait "$load_pid" || { log "requests failed while scaling"; rc=1; }
-    log "load while scaling 1 -> 3 -> 1: $(cat "$workdir/load.json")"
-    return "$rc"
-}
-
-# ---- 8. observability ----
+# ---- 6. observability ----
 promql() { # EXPR: the first value of an instant query, or empty
     curl -sS --max-time 5 "http://127.0.0.1:$PROMETHEUS_PORT/api/v1/query" --data-urlencode "query=$1" |
         python3 -c 'import json, sys; r = json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "")'
@@ -232,8 +102,7 @@ promql() { # EXPR: the first value of an instant query, or empty
 
 observability_check() {
     local status before after deadline
-    # --no-deps: the services run already (api_service scaled to 3, which a
-    # dependency "up" could scale back).
+    # --no-deps: the services run already (a dependency "up" could change them).
     compose --profile observability up -d --no-deps prometheus nginx_exporter >/dev/null 2>&1
     wait_healthy 120 || return 1
     status=$(http GET /metrics)
@@ -250,8 +119,10 @@ observability_check() {
         }
         sleep 2
     done
+    status=$(http POST /auth/signup '{"username":"e2e-obs","email":"e2e-obs@example.com","password":"pw-obs-12345678"}')
+    [ "$status" = 201 ] || { log "signup answered $status"; return 1; }
     before=$(promql 'sum(authstack_login_attempts_total{result="success"}) or vector(0)')
-    status=$(http POST /auth/login '{"username":"e2e-scale","password":"pw-scale-12345"}')
+    status=$(http POST /auth/login '{"username":"e2e-obs","password":"pw-obs-12345678"}')
     [ "$status" = 200 ] || { log "login answered $status"; return 1; }
     deadline=$(($(now) + 60))
     while :; do
@@ -354,18 +225,16 @@ host_pytest() { # test paths
     (
         cd "$repo"
         export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
-            STACK_CONTROL="bash $here/stack-control.sh" ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1 APP_ROLE=$GATEWAY_ROLE
+            STACK_CONTROL="bash $here/stack-control.sh" STACK_SCALES=1 ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1 APP_ROLE=$GATEWAY_ROLE
         BASE_URL=$(base_url)
         .venv/bin/python -m pytest "$@" -p no:cacheprovider
     )
 }
-run_faults() { host_pytest tests/faults tests/privilege; }
+run_faults() { host_pytest tests/faults tests/privilege tests/scaling; }
 run_browser() { host_pytest tests/browser; }
 step "admin command" make_admin || true
 step "integration tests" run_suite || true
-step "fault + privilege tests (host)" run_faults || true
+step "fault, privilege, scaling tests (host)" run_faults || true
 step "browser tests (host)" run_browser || true
-step "redis/postgres outages" outages || true
-step "scale api_service 1-3-1" scale_check || true
 step "observability profile" observability_check || true
 log "total so far: $(($(now) - start_all))s"

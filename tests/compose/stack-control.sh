@@ -15,6 +15,9 @@
 #   client-exec CMD...      run CMD where a client is: the tests container (edge network only)
 #   service-address S       where service S listens (host:port on the compose networks)
 #   logs S                  the last log lines of S
+#   scale S N               run N replicas of S; return once every one is healthy
+#   replica-hits S SINCE    requests nginx sent to each replica of S since SINCE
+#                           (epoch seconds): one "container-name count" line each
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -42,6 +45,38 @@ wait_running() { # service
     done
     echo "$1 is not running" >&2
     return 1
+}
+
+# Wait until every container of service $1 reports healthy (up to 120 s).
+wait_healthy_replicas() { # service
+    local c states
+    for _ in $(seq 1 240); do
+        states=""
+        for c in $(docker ps -q --filter "label=com.docker.compose.project=$project" \
+            --filter "label=com.docker.compose.service=$1"); do
+            states+="$(docker inspect -f '{{ if .State.Health }}{{ .State.Health.Status }}{{ else }}healthy{{ end }}' "$c") "
+        done
+        if [ -n "$states" ] && ! grep -qv '^healthy$' <<<"$(tr ' ' '\n' <<<"${states% }")"; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    echo "$1 replicas not healthy: $states" >&2
+    return 1
+}
+
+# From the upstream_addr field of nginx's JSON access log, matched against
+# each replica's address on the frontend network.
+replica_hits() { # service since
+    local nginx_id upstreams c ip
+    nginx_id=$(docker ps -q --filter "label=com.docker.compose.project=$project" \
+        --filter "label=com.docker.compose.service=nginx" | head -n 1)
+    upstreams=$(docker logs --since "$2" "$nginx_id" 2>/dev/null | grep -o '"upstream_addr":"[0-9.:, ]*' || true)
+    for c in $(docker ps -q --filter "label=com.docker.compose.project=$project" \
+        --filter "label=com.docker.compose.service=$1"); do
+        ip=$(docker inspect -f "{{ (index .NetworkSettings.Networks \"${project}_frontend\").IPAddress }}" "$c")
+        echo "$(docker inspect -f '{{ .Name }}' "$c" | tr -d /) $(grep -c "$ip:8000" <<<"$upstreams" || true)"
+    done
 }
 
 command=${1:-}
@@ -112,11 +147,18 @@ print(workers[0])'
     logs)
         compose logs --no-color --tail 200 "$1" 2>&1
         ;;
+    scale)
+        compose up -d --no-deps --scale "$1=$2" "$1" >/dev/null 2>&1
+        wait_healthy_replicas "$1"
+        ;;
+    replica-hits)
+        replica_hits "$1" "$2"
+        ;;
     mail)
         compose exec -T mailsink python -m mailsink show --dir /var/lib/mailsink "$@"
         ;;
     *)
-        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S" >&2
+        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S | scale S N | replica-hits S SINCE" >&2
         exit 2
         ;;
 esac

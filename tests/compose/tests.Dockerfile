@@ -31,4 +31,4 @@ ENV BASE_URL=http://nginx:8080
 # host has: they run from there too.
 # tests/observability starts its own Prometheus against the local stack; in
 # compose, the `prometheus` service of the "observability" profile is checked instead.
-CMD ["python", "-m", "pytest", "tests", "--ignore=tests/faults", "--ignore=tests/privilege", "--ignore=tests/browser", "--ignore=tests/observability", "-p", "no:cacheprovider"]
+CMD ["python", "-m", "pytest", "tests", "--ignore=tests/faults", "--ignore=tests/privilege", "--ignore=tests/browser", "--ignore=tests/observability", "--ignore=tests/scaling", "-p", "no:cacheprovider"]
