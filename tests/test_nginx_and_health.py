@@ -83,3 +83,16 @@ def test_a_garbled_request_line_is_400_json(base_url):
         reply = sock.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 400")
     assert '{"error":"bad_request"' in reply
+
+
+@pytest.mark.parametrize("path", ["/auth/healthz", "/api/healthz", "/api/v1/me"])
+def test_client_sent_proxy_scheme_headers_change_nothing(api, logged_in, path):
+    # gunicorn refuses (400) an X-Forwarded-Ssl or -Protocol that contradicts
+    # nginx's X-Forwarded-Proto: nginx drops the client's copies.
+    headers = {
+        "X-Forwarded-Ssl": "on",
+        "X-Forwarded-Protocol": "https",
+        "Authorization": f"Bearer {logged_in['access_token']}",
+    }
+    response = api.get(path, headers=headers)
+    assert response.status_code == 200, response.text
