@@ -96,3 +96,24 @@ def test_client_sent_proxy_scheme_headers_change_nothing(api, logged_in, path):
     }
     response = api.get(path, headers=headers)
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "code"),
+    [
+        # The gateway prefix without its slash: once nginx's HTML 301 to the client's Host.
+        ("/app", {}, 404, "not_found"),
+        ("/app?next=1", {}, 404, "not_found"),
+        ("/auth", {}, 404, "not_found"),
+        ("/api", {}, 404, "not_found"),
+        # nginx's own answers for the page's static files.
+        ("/app.js", {"Range": "bytes=999999999-"}, 416, "range_not_satisfiable"),
+        ("/app.js", {"If-Match": '"not-the-etag"'}, 412, "precondition_failed"),
+        ("/app.js", {"If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}, 412, "precondition_failed"),
+    ],
+)
+def test_nginx_redirects_and_errors_are_json_with_no_location_from_host(api, path, headers, status, code):
+    response = api.get(path, headers={"Host": "attacker.example", **headers}, allow_redirects=False)
+    assert_error(response, status, code)
+    assert "<html" not in response.text.lower()
+    assert "Location" not in response.headers, response.headers
