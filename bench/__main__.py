@@ -34,7 +34,7 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 CONNECTIONS = (16, 64)
 PASSWORD = "bench-password-0123"  # noqa: S105 (a throw-away user's password)
-USERS = 8
+USERS = 10  # also the size of the burst: ten logins at once, one per user
 LOGINS_PER_ROUND = 16
 # One more login at a time than there are password-check slots (one per worker, 2), so a
 # freed slot is taken at once; the extra one waits its turn in the password queue.
@@ -56,6 +56,11 @@ TARGETS = {
     "idle_memory_mb": 300.0,
     # Metrics may cost at most 5 % of /me throughput.
     "me_over_me_without_metrics": 0.95,
+    # Ten logins at once at cost 12 on two password slots: every one served, in every round.
+    "burst_served": 10,
+    # An unknown name or address must cost what a known one does (no enumeration by timing).
+    "login_unknown_vs_known": 0.10,
+    "reset_unknown_vs_known": 0.10,
 }
 
 
@@ -113,6 +118,48 @@ def measure_logins(stack, usernames) -> tuple[dict, list[str]]:
         "rounds": {"login_per_s": login_rates, "raw_bcrypt_per_s": bcrypt_rates},
     }
     return figures, tokens
+
+
+def measure_burst(stack, usernames) -> dict:
+    """Ten logins released at once (one per user), ROUNDS times, the stack idle between rounds."""
+    rounds = []
+    for index in range(ROUNDS):
+        log(f"login burst round {index + 1}/{ROUNDS}")
+        time.sleep(1.0)  # the previous round's checks have finished
+        rounds.append(load.login_burst(stack.base_url, usernames, PASSWORD))
+    served = [r["statuses"].count(200) for r in rounds]
+    return {
+        "size": len(usernames),
+        "deadline_s": password_queue_deadline(),
+        "served_min": min(served),
+        "rounds_served": served,
+        "slowest_s": max(r["slowest_s"] for r in rounds),
+        "statuses": sorted({s for r in rounds for s in r["statuses"]}),
+    }
+
+
+def measure_same_time(stack, usernames) -> dict:
+    """Login and reset request: unknown names and addresses against known ones, at release cost.
+
+    Runs last: the wrong passwords count as failures (3 per user, under LOGIN_MAX_FAILURES).
+    """
+    log("known and unknown names: login with a wrong password, reset request")
+    stamp = int(time.time())
+    logins = [
+        (
+            {"username": name, "password": "not-the-password"},
+            {"username": f"ghost-{stamp}-{i}", "password": "x" * 12},
+        )
+        for i, name in enumerate(usernames)
+    ]
+    resets = [
+        ({"email": f"{name}@example.com"}, {"email": f"nobody-{stamp}-{i}@example.com"})
+        for i, name in enumerate(usernames)
+    ]
+    return {
+        "login": load.paired_times(stack.base_url, "/auth/login", logins),
+        "reset": load.paired_times(stack.base_url, "/auth/password/forgot", resets),
+    }
 
 
 def measure_throughput(stack, apps, token_file: Path, stack_pids) -> tuple[dict, dict]:
@@ -295,6 +342,7 @@ def report(results: dict) -> str:
         f"the storm's clients used {fmt(100 * st['driver_cpu_share'])}% of a core",
         f"GET /api/v1/me during the storm (c64)      {fmt(st['me_rps'])}/s  "
         f"p99 {fmt(st['me_p99_ms'], '.1f')} ms  (alone, just before each round: {fmt(st['me_alone_rps'])}/s)",
+        *burst_lines(results["burst"], results["same_time"], logins["bcrypt_rounds"]),
         "",
         f"stack memory idle {fmt(memory['idle_pss_mb'])} MB PSS "
         f"({fmt(memory['idle_rss_mb'])} MB summed RSS); "
@@ -314,6 +362,21 @@ def report(results: dict) -> str:
 def password_queue_deadline() -> float:
     """The PASSWORD_QUEUE_DEADLINE the bench stack runs with (auth_service's default: 2 s)."""
     return float(os.environ.get("PASSWORD_QUEUE_DEADLINE") or 2.0)
+
+
+def burst_lines(burst: dict, same: dict, rounds: int) -> list[str]:
+    """The burst row and the unknown-versus-known rows of the table."""
+    served = "all served" if burst["served_min"] == burst["size"] else "NOT all served"
+    login, reset = same["login"], same["reset"]
+    return [
+        f"{burst['size']} logins at once at cost {rounds}: {served}   "
+        f"served per round {burst['rounds_served']}, slowest answer {fmt(burst['slowest_s'], '.2f')} s "
+        f"(deadline {burst['deadline_s']:g} s), statuses {burst['statuses']}",
+        f"login, wrong password vs unknown user   {fmt(login['first_ms'], '.1f')} ms vs "
+        f"{fmt(login['second_ms'], '.1f')} ms ({fmt(100 * login['difference'], '.1f')}% apart)",
+        f"reset request, known vs unknown address {fmt(reset['first_ms'], '.1f')} ms vs "
+        f"{fmt(reset['second_ms'], '.1f')} ms ({fmt(100 * reset['difference'], '.1f')}% apart)",
+    ]
 
 
 def targets(results: dict) -> dict:
@@ -348,12 +411,21 @@ def targets(results: dict) -> dict:
             http["me"]["c64"]["rounds_rps"], http["me_without_metrics"]["c64"]["rounds_rps"]
         ),
         "idle_memory_mb": memory["idle_pss_mb"],
+        "burst_served": results["burst"]["served_min"],
+        "login_unknown_vs_known": results["same_time"]["login"]["difference"],
+        "reset_unknown_vs_known": results["same_time"]["reset"]["difference"],
     }
     rules = {**TARGETS, "accepted_wait_over_bound": 1.0}
     out = {}
     for name, value in values.items():
         limit = rules[name]
-        at_most = name in ("p99_me_c64_ms", "idle_memory_mb", "accepted_wait_over_bound")
+        at_most = name in (
+            "p99_me_c64_ms",
+            "idle_memory_mb",
+            "accepted_wait_over_bound",
+            "login_unknown_vs_known",
+            "reset_unknown_vs_known",
+        )
         ok = value is not None and (value <= limit if at_most else value >= limit)
         out[name] = {"value": value, "rule": f"{'<=' if at_most else '>='} {limit:g}", "ok": ok}
     return out
@@ -395,6 +467,9 @@ def main() -> int:
         results["storm"], storm_memory = measure_storm(
             stack, configured_rate, usernames, token_file, auth_pids, stack_pids
         )
+        wait_until_idle(auth_pids())
+        results["burst"] = measure_burst(stack, usernames)
+        results["same_time"] = measure_same_time(stack, usernames)
         results["memory"] = {
             "idle_rss_mb": idle["rss_kib"] / 1024,
             "idle_pss_mb": idle["pss_kib"] / 1024,

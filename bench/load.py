@@ -96,6 +96,51 @@ def login_round(base_url: str, usernames: list[str], password: str, logins: int,
     return {"rate": len(tokens) / elapsed, "ok": len(tokens), "tried": logins, "tokens": tokens}
 
 
+def login_burst(base_url: str, usernames: list[str], password: str) -> dict:
+    """One login per username, all released together: each status and how long the slowest took."""
+    barrier = threading.Barrier(len(usernames))
+
+    def login(username: str) -> tuple[int, float]:
+        with requests.Session() as session:
+            barrier.wait(timeout=30)
+            started = time.perf_counter()
+            body = {"username": username, "password": password}
+            response = session.post(base_url + "/auth/login", json=body, timeout=60)
+            return response.status_code, time.perf_counter() - started
+
+    with ThreadPoolExecutor(len(usernames)) as pool:
+        results = list(pool.map(login, usernames))
+    return {"statuses": [status for status, _ in results], "slowest_s": max(s for _, s in results)}
+
+
+def paired_times(base_url: str, path: str, pairs: list[tuple[dict, dict]], rounds: int = 3) -> dict:
+    """How long ``path`` takes for the first and the second body of each pair (medians of each's fastest).
+
+    The two kinds alternate (first, second, second, first...), and each body's
+    requests come in separate rounds, so a burst of other work hits both alike;
+    the fastest of a body's answers is what the request itself costs.
+    """
+    first: list[list[float]] = [[] for _ in pairs]
+    second: list[list[float]] = [[] for _ in pairs]
+    statuses: dict[int, int] = {}
+    with requests.Session() as session:
+        for _ in range(rounds):
+            for index, (a, b) in enumerate(pairs):
+                order = [(first[index], a), (second[index], b)]
+                for times, body in order if index % 2 else reversed(order):
+                    started = time.perf_counter()
+                    response = session.post(base_url + path, json=body, timeout=60)
+                    times.append(time.perf_counter() - started)
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+    first_s, second_s = median([min(t) for t in first]), median([min(t) for t in second])
+    return {
+        "first_ms": first_s * 1000,
+        "second_ms": second_s * 1000,
+        "difference": abs(first_s - second_s) / max(first_s, second_s),
+        "statuses": {str(k): v for k, v in statuses.items()},
+    }
+
+
 def bcrypt_round(rounds: int, threads: int, seconds: float) -> dict:
     """Raw ``bcrypt.checkpw`` at ``rounds`` on ``threads`` threads (bcrypt releases the GIL)."""
     password = b"correct horse battery"

@@ -96,27 +96,105 @@ def cmd_up(stack: StackSettings) -> int:
     return 0
 
 
-def cmd_run(stack: StackSettings) -> int:
-    """Start in the foreground; Ctrl-C (or SIGTERM) stops everything."""
-    supervisor.write_config(stack)
-    process = supervisor.start_supervisord(stack, foreground=True)
-    # supervisord stops its programs and exits on SIGTERM; we wait for that.
-    for received in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(received, lambda *_: process.send_signal(signal.SIGTERM))
+class Stop(Exception):
+    """A stop signal arrived while the foreground stack was starting or running."""
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# supervisord stops its programs one by one, each within its stopwaitsecs (20 s).
+SHUTDOWN_SECONDS = 120
+
+
+def say(text: str, error: bool = False) -> None:
+    """Print a line, never failing: the pipe (``| tee``) or the terminal may be gone.
+
+    Once a write fails the descriptor is pointed at /dev/null, so later
+    prints and the interpreter's final flush can't fail either.
+    """
+    stream = sys.stderr if error else sys.stdout
     try:
-        time.sleep(0.5)
-        bring_up(stack)
-        print(f"stack is up: {stack.base_url}  (Ctrl-C stops it)", flush=True)
-        return process.wait()
-    except KeyboardInterrupt:
-        print("stopping...", flush=True)
+        print(text, file=stream, flush=True)
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())
+            os.close(devnull)
+
+
+def stop_supervisord(process: subprocess.Popen) -> int:
+    """SIGTERM supervisord (it stops every program first) and wait; kill what is left if it hangs."""
+    with contextlib.suppress(ProcessLookupError):
         process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=SHUTDOWN_SECONDS)
+    except subprocess.TimeoutExpired:
+        # Fail closed: no process of the stack may outlive the command.
+        for pid in reversed(descendants(process.pid)):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         return process.wait()
-    except (StackError, subprocess.CalledProcessError) as exc:
-        print(f"start failed: {exc}", file=sys.stderr)
-        process.send_signal(signal.SIGTERM)
-        process.wait()
-        return 1
+
+
+def cmd_run(stack: StackSettings) -> int:
+    """Start in the foreground; SIGINT (Ctrl-C), SIGTERM or SIGHUP stops everything.
+
+    The stop does not depend on the terminal or a pipe: every signal that
+    ends a foreground command lands here (supervisord runs in its own
+    session, so only through us), every print survives a closed pipe, and
+    whatever way this function is left, supervisord is stopped and waited for.
+    """
+    # "requested": the first stop signal; "interruptible": whether it may
+    # interrupt what runs now. Not while supervisord is being started: a stop
+    # between its fork and ``process`` being set would orphan it.
+    state: dict = {"requested": None, "interruptible": True}
+
+    def on_signal(signum: int, _frame) -> None:
+        # Only the first one interrupts; later ones (a second Ctrl-C, the
+        # hang-up that follows) let the shutdown under way finish.
+        if state["requested"] is None:
+            state["requested"] = signum
+            if state["interruptible"]:
+                raise Stop(signum)
+
+    def allow_interruptions() -> None:
+        state["interruptible"] = True
+        if state["requested"] is not None:
+            raise Stop(state["requested"])
+
+    for received in STOP_SIGNALS:
+        signal.signal(received, on_signal)
+    process = None
+    code = 0
+    try:
+        try:
+            supervisor.write_config(stack)
+            state["interruptible"] = False
+            process = supervisor.start_supervisord(stack, foreground=True)
+            allow_interruptions()
+            time.sleep(0.5)
+            bring_up(stack)
+            say(f"stack is up: {stack.base_url}  (Ctrl-C stops it)")
+            code = process.wait()
+        except Stop as stop:
+            say(f"{signal.Signals(stop.args[0]).name}: stopping...")
+        except (StackError, subprocess.CalledProcessError) as exc:
+            say(f"start failed: {exc}", error=True)
+            code = 1
+        finally:
+            # A Stop can still land once here (a signal during the error path
+            # above): then this runs again. After that none can be raised.
+            while True:
+                try:
+                    state["requested"] = state["requested"] or signal.SIGTERM
+                    if process is not None:
+                        code = code or stop_supervisord(process)
+                    break
+                except Stop:
+                    code = code or 1
+    except Stop:
+        # A signal during the error path above: the shutdown (finally) ran.
+        code = code or 1
+    return code
 
 
 def cmd_down(stack: StackSettings) -> int:

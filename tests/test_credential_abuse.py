@@ -2,7 +2,6 @@
 
 import os
 import secrets
-import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -115,25 +114,6 @@ def test_parallel_wrong_passwords_are_all_counted(base_url, new_user):
     expected = min(60, 2 ** (failures - MAX_FAILURES))
     retry_after = int(login(base_url, new_user["username"], new_user["password"]).headers["Retry-After"])
     assert expected - 3 <= retry_after <= expected, (failures, retry_after)
-
-
-def test_unknown_user_and_wrong_password_take_the_same_time(api, base_url):
-    # The test stack's bcrypt cost is low (~1 ms), so this end-to-end bound is
-    # loose; auth_service/tests/test_passwords_and_store.py checks the dummy
-    # bcrypt itself at a real cost, within 10%.
-    users = [api.create_user() for _ in range(20)]
-    known, unknown = [], []
-    for user in users:
-        for target, name in ((known, user["username"]), (unknown, "ghost-" + secrets.token_hex(5))):
-            started = time.perf_counter()
-            response = login(base_url, name, "not-the-password")
-            target.append(time.perf_counter() - started)
-            assert response.status_code == 401
-    known_median, unknown_median = statistics.median(known), statistics.median(unknown)
-    assert abs(known_median - unknown_median) <= max(0.10 * max(known_median, unknown_median), 0.004), (
-        known_median,
-        unknown_median,
-    )
 
 
 def test_nginx_limits_credential_endpoints_per_address_not_per_forwarded_header(base_url):

@@ -5,6 +5,7 @@ the users here are granted that role first, as an operator would.
 """
 
 import http.client
+import ipaddress
 import json
 import urllib.parse
 
@@ -178,3 +179,88 @@ def test_the_verify_step_is_not_reachable_from_outside(api, member, path):
 def test_the_verify_endpoint_is_not_under_the_api_prefix(api, member):
     response = api.get("/api/_gateway/verify", token=member["access_token"])
     assert_error(response, 404, "not_found")
+
+
+# What a client may send that a framework behind a proxy trusts: each with a
+# forged value. The upstream must see nginx's value or nothing.
+FORGED_PROXY_HEADERS = {
+    "X-Forwarded-For": "203.0.113.9",
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Port": "4444",
+    "Forwarded": "for=203.0.113.9;host=evil.example;proto=https",
+    "X-Real-IP": "203.0.113.9",
+    "X-Request-Start": "t=1",
+}
+FORGED_DROPPED_HEADERS = {
+    "X-Original-URL": "/admin",
+    "X-Rewrite-URL": "/admin",
+    "X-Original-Host": "evil.example",
+    "X-Forwarded-Server": "evil.example",
+    "X-Forwarded-Prefix": "/admin",
+    "X-Forwarded-Ssl": "on",
+    "X-Forwarded-Protocol": "https",
+    "X-Client-IP": "203.0.113.9",
+    "True-Client-IP": "203.0.113.9",
+}
+
+
+def _addressed_authority(base_url: str) -> str:
+    """The Host header a client sends for ``base_url`` (no port when it is the scheme's default)."""
+    url = urllib.parse.urlsplit(base_url)
+    default = {"http": 80, "https": 443}[url.scheme]
+    return url.hostname if url.port in (None, default) else f"{url.hostname}:{url.port}"
+
+
+def test_proxy_headers_are_nginxs_own_never_the_clients(api, base_url, member):
+    response = whoami(api, member["access_token"], {**FORGED_PROXY_HEADERS, **FORGED_DROPPED_HEADERS})
+    assert response.status_code == 200, response.text
+    seen = response.json()["headers"]
+    client = seen["x-forwarded-for"]
+    # One hop, the address nginx saw (whatever it is on this stack: not the forged one).
+    assert ipaddress.ip_address(client) and client != "203.0.113.9", seen
+    assert seen["x-real-ip"] == client, seen
+    assert seen["x-forwarded-proto"] == urllib.parse.urlsplit(base_url).scheme, seen
+    authority = _addressed_authority(base_url)
+    assert seen["x-forwarded-host"] == authority, seen
+    assert seen["x-forwarded-port"].isdigit() and seen["x-forwarded-port"] != "4444", seen
+    node = f'"[{client}]"' if ":" in client else client
+    scheme = urllib.parse.urlsplit(base_url).scheme
+    assert seen["forwarded"] == f'for={node};proto={scheme};host="{authority}"', seen
+    assert seen["x-request-start"].startswith("t=") and seen["x-request-start"] != "t=1", seen
+    # A fixed Host: the upstream's own name, not what the client addressed.
+    assert seen["host"] != authority and "evil" not in seen["host"], seen
+    for name in FORGED_DROPPED_HEADERS:
+        assert name.lower() not in seen, (name, seen)
+
+
+def test_a_forged_host_header_never_reaches_the_upstream_as_host(base_url, member):
+    # requests sets Host from the URL: speak HTTP directly.
+    url = urllib.parse.urlsplit(base_url)
+    connection = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=TIMEOUT)
+    connection.putrequest("GET", GATEWAY_PATH, skip_host=True)
+    connection.putheader("Host", "evil.example")
+    connection.putheader("Authorization", f"Bearer {member['access_token']}")
+    connection.endheaders()
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    assert response.status == 200, body
+    seen = json.loads(body)["headers"]
+    assert "evil" not in seen["host"], seen
+    # The authority the client addressed is passed as what it is, under its own name.
+    assert seen["x-forwarded-host"] == "evil.example", seen
+
+
+def test_x_auth_headers_from_the_client_never_arrive(api, member):
+    forged = {
+        name: "forged" for name in ("X-Auth-User-Id", "X-Auth-Username", "X-Auth-Roles", "X-Auth-Session-Id")
+    }
+    seen = whoami(api, member["access_token"], forged).json()["headers"]
+    assert "forged" not in {value for name, value in seen.items() if name.startswith("x-auth-")}, seen
+    assert {name for name in seen if name.startswith("x-auth-")} <= {
+        "x-auth-user-id",
+        "x-auth-username",
+        "x-auth-roles",
+        "x-auth-session-id",
+    }, seen

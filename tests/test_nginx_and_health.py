@@ -83,3 +83,37 @@ def test_a_garbled_request_line_is_400_json(base_url):
         reply = sock.recv(4096).decode()
     assert reply.startswith("HTTP/1.1 400")
     assert '{"error":"bad_request"' in reply
+
+
+@pytest.mark.parametrize("path", ["/auth/healthz", "/api/healthz", "/api/v1/me"])
+def test_client_sent_proxy_scheme_headers_change_nothing(api, logged_in, path):
+    # gunicorn refuses (400) an X-Forwarded-Ssl or -Protocol that contradicts
+    # nginx's X-Forwarded-Proto: nginx drops the client's copies.
+    headers = {
+        "X-Forwarded-Ssl": "on",
+        "X-Forwarded-Protocol": "https",
+        "Authorization": f"Bearer {logged_in['access_token']}",
+    }
+    response = api.get(path, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status", "code"),
+    [
+        # The gateway prefix without its slash: once nginx's HTML 301 to the client's Host.
+        ("/app", {}, 404, "not_found"),
+        ("/app?next=1", {}, 404, "not_found"),
+        ("/auth", {}, 404, "not_found"),
+        ("/api", {}, 404, "not_found"),
+        # nginx's own answers for the page's static files.
+        ("/app.js", {"Range": "bytes=999999999-"}, 416, "range_not_satisfiable"),
+        ("/app.js", {"If-Match": '"not-the-etag"'}, 412, "precondition_failed"),
+        ("/app.js", {"If-Unmodified-Since": "Thu, 01 Jan 1970 00:00:00 GMT"}, 412, "precondition_failed"),
+    ],
+)
+def test_nginx_redirects_and_errors_are_json_with_no_location_from_host(api, path, headers, status, code):
+    response = api.get(path, headers={"Host": "attacker.example", **headers}, allow_redirects=False)
+    assert_error(response, status, code)
+    assert "<html" not in response.text.lower()
+    assert "Location" not in response.headers, response.headers

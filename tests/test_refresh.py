@@ -64,6 +64,15 @@ def test_refresh_with_missing_or_mistyped_field_is_422(api, body):
     assert_error(api.post("/auth/refresh", body), 422, "validation_failed")
 
 
+def test_refresh_with_no_body_and_no_cookie_is_422_not_415(api):
+    # The document marks the body optional (cookie mode sends none).
+    body = assert_error(api.request("POST", "/auth/refresh"), 422, "validation_failed")
+    assert body["fields"] == {"refresh_token": "is required"}, body
+    # A body of another type is still refused for its type.
+    response = api.request("POST", "/auth/refresh", data="x", headers={"Content-Type": "text/plain"})
+    assert_error(response, 415, "unsupported_media_type")
+
+
 def test_an_access_token_is_not_a_refresh_token(api, logged_in):
     assert_error(refresh(api, logged_in["access_token"]), 401, "invalid_token")
     # ...and trying did not hurt the session.

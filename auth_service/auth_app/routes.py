@@ -11,7 +11,7 @@ from auth_app.sessions import ClientInfo, Sessions
 from auth_app.validation import ROLE, require_strings, validated_signup
 from authcore.bearer import require_token
 from authcore.errors import Unavailable, ValidationFailed, json_response
-from authcore.json_body import read_json_object
+from authcore.json_body import read_json_object, read_optional_json_object
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 docs = Blueprint("docs", __name__)
@@ -65,7 +65,9 @@ def refresh():
     """Rotate a refresh token into a new token pair."""
     if browser_cookies.cookie_mode(request):
         return browser_cookies.refresh_from_cookie(request, _sessions(), client_info())
-    fields = require_strings(read_json_object(request), ("refresh_token",))
+    # The body is optional in the document (cookie mode reads none): without
+    # one, the missing refresh_token is the answer (422), not the media type.
+    fields = require_strings(read_optional_json_object(request), ("refresh_token",))
     return json_response(_sessions().refresh(fields["refresh_token"], client_info()))
 
 

@@ -1,11 +1,10 @@
-"""Mail in-process: settings, backoff, timing equality of reset requests, expired tokens,
+"""Mail in-process: settings, backoff, equal work for reset requests, expired tokens,
 and the verified-email rule at login (Flask test client, real Postgres and Redis)."""
 
 import dataclasses
 import secrets
-import statistics
-import time
 
+import psycopg
 import pytest
 
 from auth_app.app import create_app
@@ -94,40 +93,38 @@ def test_retries_back_off_exponentially_up_to_a_cap():
     assert retry_delay(30) == MAX_RETRY_SECONDS
 
 
-def _wait_until_the_outbox_is_drained(app, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    with app.extensions["pool"].connection() as conn:
-        while mail_store.outbox_counts(conn)["pending"] and time.monotonic() < deadline:
-            time.sleep(0.2)
+def test_a_reset_request_does_the_same_work_for_known_and_unknown_addresses(app, client, monkeypatch):
+    """Same statements, same outbox row: nothing in the request depends on the address being known.
 
-
-def test_a_reset_request_costs_the_same_for_known_and_unknown_addresses(app, client):
-    """Medians over 150 addresses of each kind, each the fastest of three requests, within 10%.
-
-    The stack's senders pick every queued row up at once, and a known
-    address's row costs them more (a token, an SMTP exchange): that load
-    lands on whatever request comes next. So requests alternate known,
-    unknown, unknown, known..., and each address's three requests come in
-    three separate rounds, never back to back.
+    The request never looks the address up (the sender does, later), so it
+    costs the same either way. What it does is recorded (a pass-through
+    wrapper around psycopg's execute), not timed: a timing comparison
+    depends on the machine; `make bench` measures it through the stack.
     """
-    pairs = [(signup(client)["email"], f"nobody-{secrets.token_hex(6)}@example.com") for _ in range(150)]
-    _wait_until_the_outbox_is_drained(app)  # the signups' verification mails
+    known = signup(client)["email"]
+    unknown = f"nobody-{secrets.token_hex(6)}@example.com"
     reset = app.extensions["password_reset"]
-    known = {email: [] for email, _ in pairs}
-    unknown = {email: [] for _, email in pairs}
-    for _ in range(3):
-        for i, (known_email, unknown_email) in enumerate(pairs):
-            order = [(known, known_email), (unknown, unknown_email)]
-            for times, address in order if i % 2 else reversed(order):
-                started = time.perf_counter()
-                reset.request(address)
-                times[address].append(time.perf_counter() - started)
-    known_median = statistics.median(min(times) for times in known.values())
-    unknown_median = statistics.median(min(times) for times in unknown.values())
-    assert abs(known_median - unknown_median) <= 0.10 * max(known_median, unknown_median), (
-        known_median,
-        unknown_median,
-    )
+    statements: list[str] = []
+    real_execute = psycopg.Connection.execute
+
+    def recording_execute(self, query, params=None, **kwargs):
+        statements.append(str(query))
+        return real_execute(self, query, params, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "execute", recording_execute)
+    done = {}
+    for address in (known, unknown):
+        statements.clear()
+        reset.request(address)
+        done[address] = list(statements)
+    monkeypatch.undo()
+    assert done[known] == done[unknown] and done[known], done
+    with app.extensions["pool"].connection() as conn:
+        rows = conn.execute(
+            "SELECT email, kind, user_id, details FROM mail_outbox WHERE kind = %s AND email = ANY(%s)",
+            (PASSWORD_RESET, [known, unknown]),
+        ).fetchall()
+    assert sorted(row[1:] for row in rows) == [(PASSWORD_RESET, None, {})] * 2, rows
 
 
 def _stored_token(app, user_id: str, purpose: str, email: str, expired: bool) -> str:

@@ -1,7 +1,6 @@
 """SMTP delivery against a real SMTP server (aiosmtpd, in-process) on a free port."""
 
 import socket
-import time
 from email.message import EmailMessage
 
 import pytest
@@ -70,9 +69,22 @@ def test_a_permanent_refusal_is_not_retried_and_the_connection_stays_usable(serv
     assert [rcpt for rcpt, _ in recorder.received] == [["bob@example.com"]]
 
 
-def test_a_server_that_is_down_fails_fast_with_a_retryable_error():
+def test_a_server_that_is_down_fails_with_a_retryable_error():
     config = read_smtp_config({"SMTP_URL": f"smtp://127.0.0.1:{free_port()}", "SMTP_TIMEOUT": "2"})
-    started = time.monotonic()
     with pytest.raises(OSError):
         SmtpConnection(config).send(message("bob@example.com"))
-    assert time.monotonic() - started < 3
+
+
+def test_a_server_that_never_answers_ends_in_smtp_timeout_not_a_hung_sender():
+    """Accepts the connection, never greets: the socket's SMTP_TIMEOUT fires (a retryable OSError).
+
+    The exception's type shows the timeout was applied; how long it took
+    depends on the machine and is not asserted.
+    """
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        port = silent.getsockname()[1]
+        config = read_smtp_config({"SMTP_URL": f"smtp://127.0.0.1:{port}", "SMTP_TIMEOUT": "1"})
+        with pytest.raises(OSError) as error:
+            SmtpConnection(config).send(message("bob@example.com"))
+    # smtplib reports the socket's timeout as a disconnection caused by it.
+    assert isinstance(error.value, TimeoutError) or isinstance(error.value.__context__, TimeoutError)

@@ -23,3 +23,15 @@ def read_json_object(request: Request) -> dict:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     return body
+
+
+def read_optional_json_object(request: Request) -> dict:
+    """Like ``read_json_object``, but no body at all (no type, no bytes) reads as ``{}``.
+
+    For operations whose body the OpenAPI document marks optional: a request
+    without one is then judged on its fields (422 for a missing one), not
+    answered 415 for a media type it never claimed.
+    """
+    if request.mimetype == "" and not request.content_length and not request.headers.get("Transfer-Encoding"):
+        return {}
+    return read_json_object(request)

@@ -230,17 +230,20 @@ def _raw_headers(path: str, headers: list[tuple[str, str]], victim=None) -> list
     return headers
 
 
-def _first_response(raw_http, path: str, headers: list[tuple[str, str]], body: bytes) -> tuple[int, float]:
-    """Send a request, read only the first response (nginx then lingers for the body we never send)."""
+def _first_response(raw_http, path: str, headers: list[tuple[str, str]], body: bytes) -> int:
+    """Send a request, read only the first response (nginx then lingers for the body we never send).
+
+    The rest of the promised body is never sent: had nginx waited for it, its
+    client_body_timeout (10 s) would end the request with a 408, not a 413.
+    So the status alone shows the refusal came first, however busy the machine.
+    """
     lines = [f"POST {path} HTTP/1.1", "Host: localhost", *(f"{n}: {v}" for n, v in headers)]
-    with raw_http.connect(timeout=5) as sock:
-        started = time.monotonic()
+    with raw_http.connect(timeout=30) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         status, response_headers, response_body = _read_head(sock)
-        elapsed = time.monotonic() - started
     record_raw(f"POST {path} {headers}", status, response_headers, response_body)
     assert response_headers["content-type"].startswith("application/json")
-    return status, elapsed
+    return status
 
 
 @pytest.mark.parametrize("declared", ["16385", "1000000000", "99999999999999"])
@@ -248,9 +251,8 @@ def _first_response(raw_http, path: str, headers: list[tuple[str, str]], body: b
 def test_a_content_length_over_the_limit_is_413_at_once(raw_http, victim, path, declared):
     """Declared more than 16 KiB, sent 2 bytes: refused on the declaration, without waiting for the body."""
     headers = _raw_headers(path, [("Content-Length", declared)], victim)
-    status, elapsed = _first_response(raw_http, path, headers, b"{}")
+    status = _first_response(raw_http, path, headers, b"{}")
     assert status == 413, status
-    assert elapsed < 2, elapsed
 
 
 def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
@@ -278,9 +280,8 @@ def _read_head(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
 @pytest.mark.parametrize("path", JSON_ROUTES)
 def test_expect_100_continue_over_the_limit_is_413_before_the_body(raw_http, victim, path):
     headers = _raw_headers(path, [("Content-Length", "20000"), ("Expect", "100-continue")], victim)
-    status, elapsed = _first_response(raw_http, path, headers, b"")
+    status = _first_response(raw_http, path, headers, b"")
     assert status == 413, status
-    assert elapsed < 2, elapsed
 
 
 @pytest.mark.parametrize("path", JSON_ROUTES)
@@ -494,8 +495,12 @@ def test_malformed_headers_are_400_json(raw_http, header_block):
 
 @pytest.mark.slow
 def test_slow_headers_are_cut_off(raw_http):
-    """Half a request line, then nothing: nginx closes within its 10 s client_header_timeout."""
-    with raw_http.connect(timeout=20) as sock:
+    """Half a request line, then nothing: nginx closes after its 10 s client_header_timeout.
+
+    Not before 5 s (a lower bound holds on any machine: a busy one only waits
+    longer), and nginx closes (not this client's own 60 s socket timeout).
+    """
+    with raw_http.connect(timeout=60) as sock:
         started = time.monotonic()
         sock.sendall(b"GET /api/hea")
         received = b""
@@ -508,7 +513,7 @@ def test_slow_headers_are_cut_off(raw_http):
                 break
             received += chunk
         elapsed = time.monotonic() - started
-    assert 5 < elapsed < 15, elapsed
+    assert elapsed > 5, elapsed
     assert not received.startswith((b"HTTP/1.1 2", b"HTTP/1.1 5")), received
     if received:  # a 408 in JSON if nginx answers at all (it usually just closes)
         assert received.startswith(b"HTTP/1.1 408"), received
@@ -517,8 +522,11 @@ def test_slow_headers_are_cut_off(raw_http):
 
 @pytest.mark.slow
 def test_slow_bodies_are_cut_off(raw_http):
-    """Headers promising 100 bytes, 2 sent, then nothing: nginx gives up within client_body_timeout."""
-    with raw_http.connect(timeout=20) as sock:
+    """Headers promising 100 bytes, 2 sent, then nothing: nginx gives up after client_body_timeout.
+
+    As above: at least 5 s, and nginx closes before this client's 60 s socket timeout.
+    """
+    with raw_http.connect(timeout=60) as sock:
         started = time.monotonic()
         sock.sendall(
             b"POST /auth/login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
@@ -534,7 +542,7 @@ def test_slow_bodies_are_cut_off(raw_http):
                 break
             received += chunk
         elapsed = time.monotonic() - started
-    assert 5 < elapsed < 15, elapsed
+    assert elapsed > 5, elapsed
     assert not received.startswith((b"HTTP/1.1 2", b"HTTP/1.1 5")), received
 
 
