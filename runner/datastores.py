@@ -191,7 +191,7 @@ def prepare_postgres(stack: StackSettings) -> Path:
                 "--auth-host=scram-sha-256",
                 "--auth-local=peer",
                 "--encoding=UTF8",
-                "--locale=C",
+                "--locale=C.UTF-8",  # the compose image too is UTF-8 (its case mapping, e.g. U+0130)
             ],
             check=True,
             capture_output=True,

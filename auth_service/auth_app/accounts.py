@@ -16,7 +16,7 @@ from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions
 from auth_app.settings import Settings
 from auth_app.throttle import LoginThrottle
-from auth_app.validation import normalise_username, password_problem
+from auth_app.validation import normalise_email, normalise_username, password_problem
 from authcore import metrics
 from authcore.errors import Conflict, InvalidCredentials, NotFound, TooManyRequests, ValidationFailed
 from authcore.revocation import RevocationList
@@ -60,17 +60,19 @@ class Accounts:
         Unknown users, wrong passwords and disabled users get the same 401
         after the same work (a lookup, one bcrypt check, one failure counted).
         """
-        is_email = "@" in login
+        # A fullwidth at sign (U+FF20) is an "@" once normalised, as everywhere else.
+        is_email = "@" in normalise_email(login)
         with self._pool.connection() as conn:
             user = store.find_user_by_login(
                 conn,
                 username=None if is_email else normalise_username(login),
                 email=login if is_email else None,
             )
-        # One counter per name as typed (a username or an email), known or not.
-        # A counter shared by an account's username and email would tell which
-        # username owns an email: fail on one, and the other answers 429 too.
-        throttle_key = f"email:{login.casefold()}" if is_email else f"login:{normalise_username(login)}"
+        # One counter per name (a username or an email), known or not, keyed
+        # by the very spelling the lookup compares. A counter shared by an
+        # account's username and email would tell which username owns an
+        # email: fail on one, and the other answers 429 too.
+        throttle_key = f"email:{normalise_email(login)}" if is_email else f"login:{normalise_username(login)}"
         self._refuse_if_throttled(throttle_key)
         password_ok = check_password(
             password, user.password_hash if user else None, self._settings.bcrypt_rounds

@@ -17,7 +17,7 @@ from auth_app.mail.link_tokens import PASSWORD_RESET, hash_email_token, looks_li
 from auth_app.passwords import hash_password
 from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.settings import Settings
-from auth_app.validation import email_problem, password_problem
+from auth_app.validation import email_problem, normalise_email, password_problem
 from authcore.errors import ApiError, ValidationFailed
 from authcore.revocation import RevocationList
 
@@ -45,7 +45,8 @@ class PasswordReset:
         problem = email_problem(email)
         if problem:
             raise ValidationFailed(fields={"email": problem})
-        self._limits.count(PASSWORD_RESET, email)
+        # One counter per address, however it is spelt (fullwidth, another case...).
+        self._limits.count(PASSWORD_RESET, normalise_email(email))
         with self._pool.connection() as conn:
             mail_store.enqueue(conn, PASSWORD_RESET, email=email)
 

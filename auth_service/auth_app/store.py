@@ -11,6 +11,8 @@ from datetime import datetime
 from psycopg import Connection
 from psycopg.rows import class_row
 
+from auth_app.validation import normalise_email
+
 
 @dataclass(frozen=True)
 class User:
@@ -41,18 +43,19 @@ def insert_user(
     """
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
-            "INSERT INTO users (username, email, password_hash, roles) VALUES (%s, %s, %s, %s)"
+            "INSERT INTO users (username, email, email_key, password_hash, roles)"
+            " VALUES (%s, %s, %s, %s, %s)"
             " RETURNING id, username, email, password_hash, roles, disabled_at, created_at",
-            (username, email, password_hash, list(roles)),
+            (username, email, normalise_email(email), password_hash, list(roles)),
         )
         return cur.fetchone()
 
 
 def find_user_by_login(conn: Connection, username: str | None, email: str | None) -> User | None:
-    """The user with this normalised username, or this email (case-insensitive)."""
+    """The user with this normalised username, or this email (compared by ``normalise_email``)."""
     with conn.cursor(row_factory=class_row(User)) as cur:
         if email is not None:
-            cur.execute(_SELECT_USER + "WHERE lower(email) = lower(%s)", (email,))
+            cur.execute(_SELECT_USER + "WHERE email_key = %s", (normalise_email(email),))
         else:
             cur.execute(_SELECT_USER + "WHERE username = %s", (username,))
         return cur.fetchone()

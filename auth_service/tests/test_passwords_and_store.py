@@ -145,7 +145,7 @@ def test_duplicate_username_and_email_raise_unique_violation(conn):
     assert error.value.diag.constraint_name == "users_username_key"
     with pytest.raises(pg_errors.UniqueViolation) as error, conn.transaction():
         store.insert_user(conn, "t-" + secrets.token_hex(5), user.email.upper(), "hash")
-    assert error.value.diag.constraint_name == "users_email_lower_key"
+    assert error.value.diag.constraint_name == "users_email_key"
 
 
 def test_nul_characters_never_reach_postgres_but_would_fail_there(conn):
