@@ -301,6 +301,23 @@ def wait_for_postgres(stack: StackSettings, timeout: float = 30) -> None:
     _apply_roles(stack, superuser_password)
 
 
+def superuser_psql(stack: StackSettings, sql: str) -> int:
+    """Run ``sql`` as the superuser in the stack's database, printing rows unaligned; psql's exit code."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PGPASSWORD": _superuser_password_file(stack).read_text().strip(),
+    }
+    command = [
+        str(postgres_bin_dir() / "psql"),
+        "--no-psqlrc", "--quiet", "--no-password", "--tuples-only", "--no-align",
+        "-v", "ON_ERROR_STOP=1",
+        "--host=127.0.0.1", f"--port={stack.ports['postgres']}",
+        f"--username={DB_SUPERUSER}", f"--dbname={DB_NAME}",
+        "-c", sql,
+    ]  # fmt: skip
+    return subprocess.run(command, env=env).returncode
+
+
 def _apply_roles(stack: StackSettings, superuser_password: str) -> None:
     """Create or update the service and migration roles (stores/postgres/roles.sql), passwords included."""
     env = {

@@ -1,10 +1,8 @@
 """One spelling of an address: email_key, its unique index and migration 008, on the real Postgres."""
 
-import os
 import secrets
 from pathlib import Path
 
-import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
@@ -12,8 +10,6 @@ from auth_app import store
 from auth_app.mail import store as mail_store
 from auth_app.migrate import MIGRATIONS_DIR, apply_file
 from auth_app.migration_steps import MigrationRefused
-from auth_app.settings import migration_conninfo
-from tests.stack_env import stack_setting
 
 MIGRATION_008 = MIGRATIONS_DIR / "008_one_spelling_of_an_address.sql"
 
@@ -64,14 +60,11 @@ def test_dotted_capital_i_is_not_plain_i_whatever_the_collation(conn):
 
 
 @pytest.fixture
-def owner_conn():
+def pre_008_conn(owner_conn):
     """The schema owner's connection, with the users table as before migration 008; rolled back."""
-    stack_setting("MIGRATION_DATABASE_URL")
-    with psycopg.connect(migration_conninfo(os.environ)) as connection:
-        connection.execute("ALTER TABLE users DROP COLUMN email_key")
-        connection.execute("CREATE INDEX users_email_lower_key ON users (lower(email))")
-        yield connection
-        connection.rollback()
+    owner_conn.execute("ALTER TABLE users DROP COLUMN email_key")
+    owner_conn.execute("CREATE INDEX users_email_lower_key ON users (lower(email))")
+    return owner_conn
 
 
 def _old_user(conn, email: str) -> str:
@@ -80,23 +73,23 @@ def _old_user(conn, email: str) -> str:
     return name
 
 
-def test_migration_008_fills_the_key_of_every_account(owner_conn):
+def test_migration_008_fills_the_key_of_every_account(pre_008_conn):
     tag = _tag()
-    _old_user(owner_conn, f"\uff26\uff35\uff2c\uff2c-{tag}@example.com")
-    apply_file(owner_conn, MIGRATION_008)
-    key = owner_conn.execute(
+    _old_user(pre_008_conn, f"\uff26\uff35\uff2c\uff2c-{tag}@example.com")
+    apply_file(pre_008_conn, MIGRATION_008)
+    key = pre_008_conn.execute(
         "SELECT email_key FROM users WHERE email = %s", (f"\uff26\uff35\uff2c\uff2c-{tag}@example.com",)
     ).fetchone()[0]
     assert key == f"full-{tag}@example.com"
-    assert owner_conn.execute("SELECT count(*) FROM users WHERE email_key IS NULL").fetchone()[0] == 0
+    assert pre_008_conn.execute("SELECT count(*) FROM users WHERE email_key IS NULL").fetchone()[0] == 0
 
 
-def test_migration_008_refuses_to_finish_on_collisions_and_lists_them(owner_conn):
+def test_migration_008_refuses_to_finish_on_collisions_and_lists_them(pre_008_conn):
     tag = _tag()
-    first = _old_user(owner_conn, f"Straße-{tag}@example.com")
-    second = _old_user(owner_conn, f"strasse-{tag}@example.com")
+    first = _old_user(pre_008_conn, f"Straße-{tag}@example.com")
+    second = _old_user(pre_008_conn, f"strasse-{tag}@example.com")
     with pytest.raises(MigrationRefused) as refused:
-        apply_file(owner_conn, MIGRATION_008)
+        apply_file(pre_008_conn, MIGRATION_008)
     message = str(refused.value)
     assert f"strasse-{tag}@example.com" in message
     assert first in message and second in message

@@ -15,6 +15,7 @@
 #   client-exec CMD...      run CMD where a client is: the tests container (edge network only)
 #   service-address S       where service S listens (host:port on the compose networks)
 #   logs S                  the last log lines of S
+#   superuser-psql SQL      run SQL as the Postgres superuser, over the container's socket
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -112,11 +113,16 @@ print(workers[0])'
     logs)
         compose logs --no-color --tail 200 "$1" 2>&1
         ;;
+    superuser-psql)
+        # shellcheck disable=SC2016  # expanded inside the container
+        compose exec -T postgres sh -c 'exec psql -U postgres -d "$POSTGRES_DB" --no-psqlrc --quiet --tuples-only --no-align -v ON_ERROR_STOP=1 -c "$1"' \
+            psql "$1"
+        ;;
     mail)
         compose exec -T mailsink python -m mailsink show --dir /var/lib/mailsink "$@"
         ;;
     *)
-        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S" >&2
+        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S | superuser-psql SQL" >&2
         exit 2
         ;;
 esac

@@ -1,4 +1,4 @@
-"""GET /auth/audit (admins: the whole trail, filtered and paged) and GET /auth/events (your own)."""
+"""GET /auth/audit and /auth/audit/verify (admins: the trail, its chain), GET /auth/events (your own)."""
 
 import uuid
 
@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, request
 
 from auth_app import audit
 from auth_app.audit import store as audit_store
+from auth_app.audit.chain import verify
 from auth_app.validation import USERNAME, normalise_username
 from authcore.bearer import require_token
 from authcore.errors import ValidationFailed, json_response
@@ -78,6 +79,17 @@ def audit_trail():
         rows = audit_store.find_events(conn, **filters)
     next_cursor = str(rows[-1].id) if len(rows) == filters["limit"] else None
     return json_response({"events": [audit.event_body(row) for row in rows], "next_cursor": next_cursor})
+
+
+@bp.get("/audit/verify")
+@require_token(role="admin")
+def audit_verify():
+    """Walk the audit trail's hash chain (admin only): intact, or its first broken link."""
+    if request.args:
+        raise ValidationFailed(fields={name: "is not a known parameter" for name in request.args})
+    with current_app.extensions["pool"].connection() as conn:
+        verdict = verify(conn)
+    return json_response(verdict.body())
 
 
 @bp.get("/events")
