@@ -102,4 +102,4 @@ def own_events():
     limit = _limit(OWN_EVENTS_DEFAULT, OWN_EVENTS_MAX)
     with current_app.extensions["pool"].connection() as conn:
         rows = audit_store.find_events(conn, user_id=uuid.UUID(g.claims.user_id), limit=limit)
-    return json_response({"events": [audit.event_body(row) for row in rows]})
+    return json_response({"events": [audit.own_event_body(row, g.claims.user_id) for row in rows]})

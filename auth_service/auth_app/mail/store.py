@@ -151,6 +151,16 @@ def delete_tokens(conn: Connection, user_id: uuid.UUID, purpose: str) -> None:
     conn.execute("DELETE FROM email_tokens WHERE user_id = %s AND purpose = %s", (user_id, purpose))
 
 
+def token_owner(conn: Connection, token_hash: bytes, purpose: str) -> uuid.UUID | None:
+    """The user a token would be valid for (see ``consume_token``), without using it; None if none."""
+    row = conn.execute(
+        "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.token_hash = %s AND t.purpose = %s AND t.expires_at > now() AND u.disabled_at IS NULL",
+        (token_hash, purpose),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def consume_token(conn: Connection, token_hash: bytes, purpose: str) -> tuple[uuid.UUID, str] | None:
     """Use a token: (user id, email mailed to) if it was valid; it is gone either way.
 
