@@ -30,6 +30,7 @@ class Settings:
     audit_retention_days: int
     mail: MailSettings
     password_queue_deadline: float = 2.0
+    session_max_lifetime: int = 30 * 24 * 3600
     redis_password: str | None = field(default=None, repr=False)
 
 
@@ -68,6 +69,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=read_str(env, "LOG_LEVEL", "INFO"),
         audit_retention_days=read_int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
         password_queue_deadline=read_seconds(env, "PASSWORD_QUEUE_DEADLINE", 2.0, 0.0, 30.0),
+        # A session ends this long after its login, however often it is refreshed.
+        session_max_lifetime=read_int(env, "SESSION_MAX_LIFETIME", 30 * 24 * 3600, 300, 31536000),
         mail=load_mail_settings(env),
     )
 
