@@ -67,6 +67,10 @@ ps: ## show the state of each process of the stack
 logs: ## show the last log lines of each process (S=<service> for one)
 	@$(PY) -m runner logs $(S)
 
+.PHONY: audit-verify
+audit-verify: ## check the audit trail's hash chain of the running stack; exit 1 at a broken link
+	@$(PY) -m runner audit-verify
+
 .PHONY: stop
 stop: ## stop one part: S=postgres|redis|mailsink|auth_service|api_service|whoami|nginx|nginx_exporter
 	@$(PY) -m runner stop $(S)

@@ -10,6 +10,8 @@ stop|start S     stop or start one of: postgres redis mailsink auth_service api_
                  nginx_exporter
 mail [--to A] [--format json] [--last N]   the latest mail the mail sink received
 migrate          apply pending migrations to the running stack's database
+audit-verify     check the audit trail's hash chain (exit 1 at the first broken link)
+superuser-psql SQL      run SQL as the Postgres superuser (the tests' tampering)
 redis-cli ARGS   redis-cli as Redis's full-rights default user
 service-exec S CMD...   run CMD with service S's settings, as its OS user
 client-exec CMD...      run CMD as an outsider on this host (nobody)
@@ -356,6 +358,10 @@ def main(argv: list[str]) -> int:
             return 0
         if command == "admin" and len(args) == 2:
             return auth_command(stack, "admin", *args, check=False)
+        if command == "audit-verify":
+            return auth_command(stack, "audit.verify", check=False)
+        if command == "superuser-psql" and len(args) == 1:
+            return datastores.superuser_psql(stack, args[0])
         if command == "rebuild-revocations":
             return auth_command(stack, "revocation_rebuild", check=False)
     except StackError as exc:

@@ -191,7 +191,7 @@ def prepare_postgres(stack: StackSettings) -> Path:
                 "--auth-host=scram-sha-256",
                 "--auth-local=peer",
                 "--encoding=UTF8",
-                "--locale=C",
+                "--locale=C.UTF-8",  # the compose image too is UTF-8 (its case mapping, e.g. U+0130)
             ],
             check=True,
             capture_output=True,
@@ -299,6 +299,23 @@ def wait_for_postgres(stack: StackSettings, timeout: float = 30) -> None:
                 raise StackError(f"Postgres did not answer on port {port}: {exc}") from None
             time.sleep(0.2)
     _apply_roles(stack, superuser_password)
+
+
+def superuser_psql(stack: StackSettings, sql: str) -> int:
+    """Run ``sql`` as the superuser in the stack's database, printing rows unaligned; psql's exit code."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PGPASSWORD": _superuser_password_file(stack).read_text().strip(),
+    }
+    command = [
+        str(postgres_bin_dir() / "psql"),
+        "--no-psqlrc", "--quiet", "--no-password", "--tuples-only", "--no-align",
+        "-v", "ON_ERROR_STOP=1",
+        "--host=127.0.0.1", f"--port={stack.ports['postgres']}",
+        f"--username={DB_SUPERUSER}", f"--dbname={DB_NAME}",
+        "-c", sql,
+    ]  # fmt: skip
+    return subprocess.run(command, env=env).returncode
 
 
 def _apply_roles(stack: StackSettings, superuser_password: str) -> None:

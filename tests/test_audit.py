@@ -82,6 +82,25 @@ def test_admin_actions_are_audited_with_the_admin_as_actor(api, admin_token, log
     assert by_action["session_revoked"]["details"]["reason"] == "user_disabled"
 
 
+def test_own_events_hide_where_others_acted_from(api, admin_token, logged_in):
+    name = logged_in["username"]
+    granted = api.request("PUT", f"/auth/users/{name}/roles/auditor", headers=bearer(admin_token))
+    assert granted.status_code == 204
+    api.post("/auth/login", {"username": name, "password": "wrong-password-1"})  # a stranger, say
+    own = {event["action"]: event for event in _events(api, logged_in["access_token"])}
+    for action in ("authz_change", "authn_login_fail"):
+        assert (own[action]["client_ip"], own[action]["user_agent"], own[action]["request_id"]) == (
+            "",
+            "",
+            "",
+        )
+    assert own["authz_change"]["details"] == {"role": "auditor", "granted": True}
+    # What the user did shows where from; the admin's trail shows everything.
+    assert own["authn_login_success"]["client_ip"] and own["authn_login_success"]["request_id"]
+    trail = {event["action"]: event for event in _audit(api, admin_token, user=logged_in["id"])["events"]}
+    assert trail["authz_change"]["client_ip"] and trail["authz_change"]["request_id"]
+
+
 def test_the_trail_is_for_admins_only_and_a_refusal_is_audited(api, admin_token, logged_in):
     assert_error(api.get("/auth/audit", token=logged_in["access_token"]), 403, "forbidden")
     refusals = _audit(api, admin_token, user=logged_in["username"], type="authz_fail")["events"]

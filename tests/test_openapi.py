@@ -686,6 +686,17 @@ def test_audit_trail(api, spec, admin, logged_in):
     assert "since" in spec.check("get", path, bad, 422)["fields"]
 
 
+@exercises("verifyAuditChain")
+def test_audit_chain_verdict(api, spec, admin, logged_in):
+    path = "/auth/audit/verify"
+    verdict = spec.check("get", path, api.get(path, token=admin["access_token"]), 200)
+    assert verdict["intact"] is True and verdict["first_broken"] is None
+    normal = api.get(path, token=logged_in["access_token"])
+    assert spec.check("get", path, normal, 403)["error"] == "forbidden"
+    bad = api.get(path, token=admin["access_token"], params={"limit": "1"})
+    assert "limit" in spec.check("get", path, bad, 422)["fields"]
+
+
 @exercises("listOwnEvents")
 def test_own_events(api, spec, logged_in):
     path = "/auth/events"

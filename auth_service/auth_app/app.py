@@ -46,17 +46,16 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     pool = open_pool(settings.database_url, max_size=pool_size)
     redis_client = make_redis(settings.redis_url, settings.redis_password)
     revocations = RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway)
-    sessions = Sessions(settings.tokens, pool, revocations)
+    sessions = Sessions(settings.tokens, pool, revocations, settings.session_max_lifetime)
+    mail_limits = MailRequestLimits(redis_client)
+    throttle = LoginThrottle(redis_client, settings.login_max_failures)
     app.extensions.update(
         pool=pool,
         redis=redis_client,
         sessions=sessions,
-        accounts=Accounts(
-            settings, pool, revocations, sessions, LoginThrottle(redis_client, settings.login_max_failures)
-        ),
+        accounts=Accounts(settings, pool, revocations, sessions, throttle, mail_limits),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
     )
-    mail_limits = MailRequestLimits(redis_client)
     app.extensions.update(
         password_reset=PasswordReset(settings, pool, revocations, mail_limits),
         email_verification=EmailVerification(pool, mail_limits),
@@ -68,7 +67,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     audit.init_app(app)
     if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)
-        start_housekeeping(pool, settings.audit_retention_days)
+        start_housekeeping(pool, settings.audit_retention_days, settings.session_max_lifetime)
         start_outbox_sender(pool, settings.mail)
         metrics.start_sampler(metrics.pool_sampler(pool))
     metrics.instrument(app)

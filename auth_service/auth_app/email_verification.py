@@ -7,6 +7,7 @@ from psycopg_pool import ConnectionPool
 from auth_app.mail import store as mail_store
 from auth_app.mail.limits import MailRequestLimits
 from auth_app.mail.link_tokens import EMAIL_VERIFICATION, hash_email_token, looks_like_email_token
+from auth_app.revoking import lock_user
 from authcore.errors import ApiError
 
 
@@ -28,8 +29,14 @@ class EmailVerification:
         """Mark the address the token was mailed to as verified (single use)."""
         if not looks_like_email_token(token):
             raise InvalidVerificationToken()
+        token_hash = hash_email_token(token)
         with self._pool.connection() as conn, conn.transaction():
-            found = mail_store.consume_token(conn, hash_email_token(token), EMAIL_VERIFICATION)
+            # The user's row first, then the token's: the lock order of every
+            # path that touches both (a password change, a reset).
+            owner = mail_store.token_owner(conn, token_hash, EMAIL_VERIFICATION)
+            if owner is None or lock_user(conn, owner) is None:
+                raise InvalidVerificationToken()
+            found = mail_store.consume_token(conn, token_hash, EMAIL_VERIFICATION)
             # The address must still be the account's (it was mailed to that one).
             if found is None or not mail_store.mark_email_verified(conn, *found):
                 raise InvalidVerificationToken()

@@ -1,4 +1,4 @@
-"""Keeping the tables small: expired refresh tokens, old sessions and audit events, long-unused devices.
+"""Keeping the tables small: dead refresh tokens, old sessions and audit events, long-unused devices.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 from auth_app import store
 from auth_app.audit import store as audit_store
 from auth_app.mail import store as mail_store
+from auth_app.sessions import DEFAULT_MAX_LIFETIME
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 600
@@ -24,28 +25,33 @@ KEEP_ENDED_SESSIONS_SECONDS = 7 * 24 * 3600
 FORGET_DEVICES_AFTER_DAYS = 180
 
 
-def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int, int]:
+def prune_once(
+    pool: ConnectionPool, audit_retention_days: int = 365, session_max_lifetime: int = DEFAULT_MAX_LIFETIME
+) -> tuple[int, int, int, int]:
     """Run one pruning pass; (refresh tokens, sessions, audit events, known devices) deleted.
 
-    Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS).
+    Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS);
+    rotated refresh tokens as long as their session may still be refreshed
+    (``session_max_lifetime``, SESSION_MAX_LIFETIME).
     """
     with pool.connection() as conn:
-        tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS)
+        tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS, session_max_lifetime)
         events = audit_store.prune_events(conn, audit_retention_days)
         return tokens, sessions, events, mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
 
 
-def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) -> None:
+def start_housekeeping(
+    pool: ConnectionPool, audit_retention_days: int = 365, session_max_lifetime: int = DEFAULT_MAX_LIFETIME
+) -> None:
     """Start the daemon thread that prunes every ``PRUNE_EVERY_SECONDS``."""
 
     def loop() -> None:
         while True:
             time.sleep(PRUNE_EVERY_SECONDS)
             try:
-                pruned = prune_once(pool, audit_retention_days)
+                pruned = prune_once(pool, audit_retention_days, session_max_lifetime)
                 log.info(
-                    "pruned %d expired refresh tokens, %d old sessions, %d old audit events,"
-                    " %d unused devices",
+                    "pruned %d dead refresh tokens, %d old sessions, %d old audit events, %d unused devices",
                     *pruned,
                 )
             except Exception as exc:  # Postgres down: try again next round

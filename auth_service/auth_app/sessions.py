@@ -23,6 +23,7 @@ from authcore.settings import TokenSettings
 from authcore.tokens import AccessClaims, issue_access_token
 
 MAX_USER_AGENT_CHARS = 256
+DEFAULT_MAX_LIFETIME = 30 * 24 * 3600  # SESSION_MAX_LIFETIME
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,15 @@ class CredentialsChanged(InvalidCredentials):
 class Sessions:
     """Session operations of one auth_service worker."""
 
-    def __init__(self, tokens: TokenSettings, pool: ConnectionPool, revocations: RevocationList):
+    def __init__(
+        self,
+        tokens: TokenSettings,
+        pool: ConnectionPool,
+        revocations: RevocationList,
+        max_lifetime: int = DEFAULT_MAX_LIFETIME,
+    ):
         self._tokens = tokens
+        self._max_lifetime = max_lifetime
         self._pool = pool
         self._revocations = revocations
 
@@ -64,6 +72,7 @@ class Sessions:
         """
         session_id = uuid.uuid4()
         refresh_token, refresh_hash = new_refresh_token()
+        refresh_ttl = min(self._tokens.refresh_ttl, self._max_lifetime)
         with self._pool.connection() as conn, conn.transaction():
             user = store.lock_user_for_issuing(conn, checked.id)
             if user is None or user.disabled_at is not None:
@@ -75,13 +84,13 @@ class Sessions:
                 session_id,
                 user.id,
                 refresh_hash,
-                self._tokens.refresh_ttl,
+                refresh_ttl,
                 client.short_user_agent,
                 client.ip,
             )
             audit.login_succeeded(conn, user.id, session_id)
             issued_ms = store.token_issue_time_ms(conn, user.id)
-        return self._token_response(user, session_id, refresh_token, issued_ms)
+        return self._token_response(user, session_id, refresh_token, issued_ms, refresh_ttl)
 
     def refresh(self, presented: str, client: ClientInfo) -> dict:
         """Rotate a refresh token: a new pair, the old token dead; reuse ends the session."""
@@ -95,9 +104,9 @@ class Sessions:
                 session_id = store.use_refresh_token(conn, token_hash)
                 issued = self._rotate(conn, session_id, new_hash, client) if session_id else None
             if issued is not None:
-                user, issued_ms = issued
+                user, issued_ms, expires_in = issued
                 metrics.REFRESHES.labels(result="rotated").inc()
-                return self._token_response(user, session_id, refresh_token, issued_ms)
+                return self._token_response(user, session_id, refresh_token, issued_ms, expires_in)
             reused = False
             if session_id is None:
                 with conn.transaction():
@@ -107,23 +116,38 @@ class Sessions:
 
     def _rotate(
         self, conn, session_id: uuid.UUID, new_hash: bytes, client: ClientInfo
-    ) -> tuple[store.User, int] | None:
-        """Inside the refresh transaction: the user and issue time, or None if it may not go on.
+    ) -> tuple[store.User, int, int] | None:
+        """In the refresh transaction: the user, issue time and refresh lifetime; None if it may not go on.
 
         The user's row first (FOR SHARE, like a login), then the session's:
-        revokers lock in the same order, so they never deadlock with us.
+        revokers lock in the same order, so they never deadlock with us. A
+        session older than SESSION_MAX_LIFETIME may not go on, however often
+        it was refreshed.
         """
         user = store.lock_session_user_for_issuing(conn, session_id)
-        if user is None or user.disabled_at is not None or not store.lock_active_session(conn, session_id):
+        if user is None or user.disabled_at is not None:
             return None
-        store.rotate_refresh_token(
-            conn, session_id, new_hash, self._tokens.refresh_ttl, client.short_user_agent, client.ip
+        if not store.lock_active_session(conn, session_id, self._max_lifetime):
+            return None
+        expires_in = store.rotate_refresh_token(
+            conn,
+            session_id,
+            new_hash,
+            self._tokens.refresh_ttl,
+            client.short_user_agent,
+            client.ip,
+            self._max_lifetime,
         )
         store.delete_stale_refresh_tokens(conn, session_id)
-        return user, store.token_issue_time_ms(conn, user.id)
+        return user, store.token_issue_time_ms(conn, user.id), expires_in
 
     def _token_response(
-        self, user: store.User, session_id: uuid.UUID, refresh_token: str, issued_ms: int
+        self,
+        user: store.User,
+        session_id: uuid.UUID,
+        refresh_token: str,
+        issued_ms: int,
+        refresh_expires_in: int,
     ) -> dict:
         metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
         access_token, _ = issue_access_token(
@@ -142,7 +166,7 @@ class Sessions:
             "token_type": "Bearer",
             "expires_in": self._tokens.access_ttl,
             "refresh_token": refresh_token,
-            "refresh_expires_in": self._tokens.refresh_ttl,
+            "refresh_expires_in": refresh_expires_in,
         }
 
     def list(self, claims: AccessClaims) -> list[dict]:

@@ -23,6 +23,7 @@ class Settings:
     audit_retention_days: int
     mail: MailSettings
     password_queue_deadline: float = 2.0
+    session_max_lifetime: int = 30 * 24 * 3600
     redis_password: str | None = field(default=None, repr=False)
 
 
@@ -61,5 +62,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=read(env, "LOG_LEVEL"),
         audit_retention_days=read(env, "AUDIT_RETENTION_DAYS"),
         password_queue_deadline=read(env, "PASSWORD_QUEUE_DEADLINE"),
+        # A session ends this long after its login, however often it is refreshed.
+        session_max_lifetime=read(env, "SESSION_MAX_LIFETIME"),
         mail=load_mail_settings(env),
     )

@@ -11,6 +11,8 @@ from datetime import datetime
 from psycopg import Connection
 from psycopg.rows import class_row
 
+from auth_app.validation import normalise_email
+
 
 @dataclass(frozen=True)
 class User:
@@ -41,18 +43,19 @@ def insert_user(
     """
     with conn.cursor(row_factory=class_row(User)) as cur:
         cur.execute(
-            "INSERT INTO users (username, email, password_hash, roles) VALUES (%s, %s, %s, %s)"
+            "INSERT INTO users (username, email, email_key, password_hash, roles)"
+            " VALUES (%s, %s, %s, %s, %s)"
             " RETURNING id, username, email, password_hash, roles, disabled_at, created_at",
-            (username, email, password_hash, list(roles)),
+            (username, email, normalise_email(email), password_hash, list(roles)),
         )
         return cur.fetchone()
 
 
 def find_user_by_login(conn: Connection, username: str | None, email: str | None) -> User | None:
-    """The user with this normalised username, or this email (case-insensitive)."""
+    """The user with this normalised username, or this email (compared by ``normalise_email``)."""
     with conn.cursor(row_factory=class_row(User)) as cur:
         if email is not None:
-            cur.execute(_SELECT_USER + "WHERE lower(email) = lower(%s)", (email,))
+            cur.execute(_SELECT_USER + "WHERE email_key = %s", (normalise_email(email),))
         else:
             cur.execute(_SELECT_USER + "WHERE username = %s", (username,))
         return cur.fetchone()
@@ -142,33 +145,49 @@ def lock_session_user_for_issuing(conn: Connection, session_id: uuid.UUID) -> Us
         return cur.fetchone()
 
 
-def lock_active_session(conn: Connection, session_id: uuid.UUID) -> bool:
-    """Lock a session row for its rotation; False if it is ended or expired.
+def lock_active_session(conn: Connection, session_id: uuid.UUID, max_lifetime: int) -> bool:
+    """Lock a session row for its rotation; False if it is ended, expired, or older than ``max_lifetime``.
 
     Called after its user's row is locked, so a revoker that ended the
     session first is seen (each statement reads what is committed when it starts).
+    ``max_lifetime`` (SESSION_MAX_LIFETIME, seconds) bounds a session however
+    often it is refreshed.
     """
     row = conn.execute(
-        "SELECT 1 FROM sessions WHERE id = %s AND ended_at IS NULL AND expires_at > now() FOR UPDATE",
-        (session_id,),
+        "SELECT 1 FROM sessions WHERE id = %s AND ended_at IS NULL AND expires_at > now()"
+        " AND created_at > now() - make_interval(secs => %s) FOR UPDATE",
+        (session_id, max_lifetime),
     ).fetchone()
     return row is not None
 
 
 def rotate_refresh_token(
-    conn: Connection, session_id: uuid.UUID, token_hash: bytes, refresh_ttl: int, user_agent: str, ip: str
-) -> None:
-    """Give a session its next refresh token and slide its expiry."""
+    conn: Connection,
+    session_id: uuid.UUID,
+    token_hash: bytes,
+    refresh_ttl: int,
+    user_agent: str,
+    ip: str,
+    max_lifetime: int,
+) -> int:
+    """Give a session its next refresh token and slide its expiry; the seconds the token lives.
+
+    The expiry slides by ``refresh_ttl`` but never past the session's
+    creation plus ``max_lifetime``.
+    """
+    expires_in = conn.execute(
+        "UPDATE sessions SET last_used_at = now(),"
+        " expires_at = least(now() + make_interval(secs => %s), created_at + make_interval(secs => %s)),"
+        " user_agent = %s, ip = %s WHERE id = %s"
+        " RETURNING greatest(floor(extract(epoch FROM expires_at - now())), 1)::int",
+        (refresh_ttl, max_lifetime, user_agent, ip, session_id),
+    ).fetchone()[0]
     conn.execute(
         "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
-        " VALUES (%s, %s, now() + make_interval(secs => %s))",
-        (token_hash, session_id, refresh_ttl),
+        " SELECT %s, id, expires_at FROM sessions WHERE id = %s",
+        (token_hash, session_id),
     )
-    conn.execute(
-        "UPDATE sessions SET last_used_at = now(), expires_at = now() + make_interval(secs => %s),"
-        " user_agent = %s, ip = %s WHERE id = %s",
-        (refresh_ttl, user_agent, ip, session_id),
-    )
+    return expires_in
 
 
 def delete_stale_refresh_tokens(conn: Connection, session_id: uuid.UUID) -> None:
@@ -333,14 +352,23 @@ def recent_user_cutoffs(conn: Connection, window_seconds: int) -> list[tuple[str
 # --- housekeeping -----------------------------------------------------------
 
 
-def prune(conn: Connection, keep_ended_seconds: int) -> tuple[int, int]:
-    """Delete expired refresh tokens and long-finished sessions; (tokens, sessions) deleted.
+def prune(conn: Connection, keep_ended_seconds: int, max_lifetime: int) -> tuple[int, int]:
+    """Delete dead refresh tokens and long-finished sessions; (tokens, sessions) deleted.
 
-    An expired refresh token is refused whether it exists or not. A session
-    is kept ``keep_ended_seconds`` after it ended or expired: far longer
-    than the revocation rebuild looks back (one access-token lifetime).
+    An expired refresh token is refused whether it exists or not. A used
+    (rotated) one is kept only while its session lives, to recognise its
+    reuse: once the session ended, expired or passed ``max_lifetime``
+    nothing can be refreshed in it and a reuse has nothing left to end.
+    A session is kept ``keep_ended_seconds`` after it ended or expired: far
+    longer than the revocation rebuild looks back (one access-token lifetime).
     """
     tokens = conn.execute("DELETE FROM refresh_tokens WHERE expires_at < now()").rowcount
+    tokens += conn.execute(
+        "DELETE FROM refresh_tokens t USING sessions s WHERE s.id = t.session_id AND t.used_at IS NOT NULL"
+        " AND (s.ended_at IS NOT NULL OR s.expires_at < now()"
+        "      OR s.created_at < now() - make_interval(secs => %s))",
+        (max_lifetime,),
+    ).rowcount
     sessions = conn.execute(
         "DELETE FROM sessions WHERE coalesce(ended_at, expires_at) < now() - make_interval(secs => %s)",
         (keep_ended_seconds,),

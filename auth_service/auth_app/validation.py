@@ -23,6 +23,18 @@ def normalise_username(raw: str) -> str:
     return unicodedata.normalize("NFKC", raw).casefold()
 
 
+def normalise_email(raw: str) -> str:
+    """An address's one spelling, the key every lookup, throttle and mail limit compares.
+
+    NFKC, then case-folded, then NFKC again: case folding can undo the
+    composition (U+0130 folds to "i" + a combining dot), and the second pass
+    makes the key stable (normalising a key gives the same key). Fullwidth
+    and composed or combining forms of one address share a key, "ß" and
+    "ss" too. The address as typed is kept for display and for sending.
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", raw).casefold())
+
+
 def username_problem(username: str) -> str | None:
     """Why a normalised username is not allowed, or None."""
     if not USERNAME_MIN <= len(username) <= USERNAME_MAX:

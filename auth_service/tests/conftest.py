@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from auth_app.app import create_app
-from auth_app.settings import database_conninfo, load_settings
+from auth_app.settings import database_conninfo, load_settings, migration_conninfo
 from tests.stack_env import stack_setting
 
 
@@ -22,6 +22,15 @@ def database_url() -> str:
 def conn(database_url):
     """A connection whose work is rolled back at the end of the test."""
     with psycopg.connect(database_url) as connection:
+        yield connection
+        connection.rollback()
+
+
+@pytest.fixture
+def owner_conn():
+    """The schema owner's connection (migrations' role); everything it does is rolled back."""
+    stack_setting("MIGRATION_DATABASE_URL")
+    with psycopg.connect(migration_conninfo(os.environ)) as connection:
         yield connection
         connection.rollback()
 

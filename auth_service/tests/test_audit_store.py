@@ -24,17 +24,18 @@ def test_an_event_rolls_back_with_its_transaction(conn):
     assert [row.action for row in audit_store.find_events(conn, user_id=target)] == ["authn_login_fail"]
 
 
-def test_pruning_deletes_only_events_older_than_the_retention(conn):
+def test_pruning_deletes_the_events_older_than_the_retention(owner_conn):
+    # As the schema owner: the service may not back-date an event (migration 009).
     target = uuid.uuid4()
-    _event(conn, target=target)
-    _event(conn, action="user_created", target=target)
-    conn.execute(
+    _event(owner_conn, action="user_created", target=target)
+    _event(owner_conn, target=target)
+    owner_conn.execute(
         "UPDATE audit_events SET occurred_at = now() - interval '40 days'"
         " WHERE target_id = %s AND action = 'user_created'",
         (target,),
     )
-    assert audit_store.prune_events(conn, keep_days=30) >= 1
-    assert [row.action for row in audit_store.find_events(conn, user_id=target)] == ["authn_login_fail"]
+    assert audit_store.prune_events(owner_conn, keep_days=30) >= 1
+    assert [row.action for row in audit_store.find_events(owner_conn, user_id=target)] == ["authn_login_fail"]
 
 
 def test_keyset_pages_and_filters(conn):

@@ -163,7 +163,7 @@ def test_duplicate_username_and_email_raise_unique_violation(conn):
     assert error.value.diag.constraint_name == "users_username_key"
     with pytest.raises(pg_errors.UniqueViolation) as error, conn.transaction():
         store.insert_user(conn, "t-" + secrets.token_hex(5), user.email.upper(), "hash")
-    assert error.value.diag.constraint_name == "users_email_lower_key"
+    assert error.value.diag.constraint_name == "users_email_key"
 
 
 def test_nul_characters_never_reach_postgres_but_would_fail_there(conn):
@@ -192,11 +192,73 @@ def test_prune_deletes_expired_refresh_tokens_and_old_sessions_only(conn):
     conn.execute(
         "UPDATE refresh_tokens SET expires_at = now() - interval '1 second' WHERE session_id = %s", (recent,)
     )
-    store.prune(conn, keep_ended_seconds=7 * 24 * 3600)
+    store.prune(conn, keep_ended_seconds=7 * 24 * 3600, max_lifetime=30 * 24 * 3600)
     remaining = {row[0] for row in conn.execute("SELECT id FROM sessions WHERE user_id = %s", (user.id,))}
     assert remaining == {recent, live}
     query = "SELECT session_id FROM refresh_tokens WHERE session_id = ANY(%s)"
     assert {row[0] for row in conn.execute(query, ([old, recent, live],))} == {live}
+
+
+def _rotated(conn, user, age: str, ended: bool = False) -> uuid.UUID:
+    """A session made ``age`` ago with one used (rotated) refresh token and a fresh one."""
+    session_id = uuid.uuid4()
+    used = new_refresh_token()[1]
+    store.insert_session(conn, session_id, user.id, used, 3600, "ua", "127.0.0.1")
+    assert store.use_refresh_token(conn, used) == session_id
+    store.rotate_refresh_token(
+        conn, session_id, new_refresh_token()[1], 3600, "ua", "127.0.0.1", 10 * 24 * 3600
+    )
+    conn.execute(
+        "UPDATE sessions SET created_at = now() - %s::interval, ended_at = CASE WHEN %s THEN now() END"
+        " WHERE id = %s",
+        (age, ended, session_id),
+    )
+    return session_id
+
+
+def test_prune_deletes_rotated_refresh_tokens_once_their_session_cannot_go_on(conn):
+    user = _user(conn)
+    live, ended, too_old = (
+        _rotated(conn, user, "1 day"),
+        _rotated(conn, user, "1 day", True),
+        _rotated(conn, user, "11 days"),
+    )
+    store.prune(conn, keep_ended_seconds=7 * 24 * 3600, max_lifetime=10 * 24 * 3600)
+    counts = dict(
+        conn.execute(
+            "SELECT session_id, count(*) FILTER (WHERE used_at IS NOT NULL) FROM refresh_tokens"
+            " WHERE session_id = ANY(%s) GROUP BY session_id",
+            ([live, ended, too_old],),
+        ).fetchall()
+    )
+    # The live session keeps its used token (a reuse of it still ends the session).
+    assert counts == {live: 1, ended: 0, too_old: 0}
+
+
+def test_a_session_past_its_maximum_lifetime_cannot_be_refreshed(conn):
+    user = _user(conn)
+    session_id = uuid.uuid4()
+    store.insert_session(conn, session_id, user.id, new_refresh_token()[1], 3600, "ua", "127.0.0.1")
+    assert store.lock_active_session(conn, session_id, 3600) is True
+    conn.execute("UPDATE sessions SET created_at = now() - interval '2 hours' WHERE id = %s", (session_id,))
+    assert store.lock_active_session(conn, session_id, 3600) is False
+    assert store.lock_active_session(conn, session_id, 3 * 3600) is True
+
+
+def test_a_rotation_never_slides_past_the_maximum_lifetime(conn):
+    user = _user(conn)
+    session_id = uuid.uuid4()
+    store.insert_session(conn, session_id, user.id, new_refresh_token()[1], 3600, "ua", "127.0.0.1")
+    conn.execute(
+        "UPDATE sessions SET created_at = now() - interval '50 minutes' WHERE id = %s", (session_id,)
+    )
+    rotated = new_refresh_token()[1]
+    expires_in = store.rotate_refresh_token(conn, session_id, rotated, 3600, "ua", "ip", 3600)
+    assert 0 < expires_in <= 600
+    left = conn.execute(
+        "SELECT extract(epoch FROM expires_at - now()) FROM refresh_tokens WHERE token_hash = %s", (rotated,)
+    ).fetchone()[0]
+    assert left <= 600
 
 
 def test_cutoffs_move_forward_at_least_a_millisecond_and_issue_times_never_precede_them(conn):
@@ -218,7 +280,7 @@ def test_a_session_of_a_user_is_found_under_a_share_lock_only_while_active(conn)
     store.insert_session(conn, session_id, user.id, new_refresh_token()[1], 3600, "ua", "127.0.0.1")
     with conn.transaction():
         assert store.lock_session_user_for_issuing(conn, session_id).id == user.id
-        assert store.lock_active_session(conn, session_id) is True
+        assert store.lock_active_session(conn, session_id, 3600) is True
     store.end_session(conn, session_id, user.id, "logout")
-    assert store.lock_active_session(conn, session_id) is False
+    assert store.lock_active_session(conn, session_id, 3600) is False
     assert store.lock_session_user_for_issuing(conn, uuid.uuid4()) is None

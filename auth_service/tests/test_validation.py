@@ -4,6 +4,7 @@ import pytest
 
 from auth_app.validation import (
     email_problem,
+    normalise_email,
     normalise_username,
     password_problem,
     require_strings,
@@ -24,6 +25,37 @@ from authcore.errors import ValidationFailed
 )
 def test_usernames_normalise_nfkc_then_casefold(raw, normalised):
     assert normalise_username(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    ("spellings", "key"),
+    [
+        # U+0130 folds to "i" + a combining dot above: not the plain "i" a
+        # UTF-8 collation's lower() makes of it, so not victim@'s address.
+        (
+            ["vİctim@example.com", "VİCTIM@EXAMPLE.COM", "vi\u0307ctim@example.com"],
+            "vi\u0307ctim@example.com",
+        ),
+        (["Straße@example.com", "STRASSE@example.com", "strasse@example.com"], "strasse@example.com"),
+        (
+            [
+                "\uff21\uff4c\uff49\uff43\uff45@example.com",
+                "ALICE@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com",
+            ],
+            "alice@example.com",
+        ),
+        (["café@example.com", "cafe\u0301@example.com", "CAFE\u0301@example.com"], "café@example.com"),
+        (["x@example.com", "x\uff20example.com"], "x@example.com"),  # a fullwidth at sign
+    ],
+)
+def test_every_spelling_of_an_address_has_one_key(spellings, key):
+    assert {normalise_email(spelling) for spelling in spellings} == {key}
+    assert normalise_email(key) == key  # stable: a key is its own key
+
+
+def test_different_addresses_keep_different_keys():
+    assert normalise_email("victim@example.com") != normalise_email("vİctim@example.com")
+    assert normalise_email("cafe@example.com") != normalise_email("café@example.com")
 
 
 @pytest.mark.parametrize("name", ["abc", "a-b", "a1-b2-c3", "x" * 39])

@@ -156,6 +156,16 @@ REGISTRY = _declare(
         low=60,
         high=31536000,
     ),
+    Setting(
+        "SESSION_MAX_LIFETIME",
+        INT,
+        "seconds after its login when a session can no longer be refreshed, however often it rotated; "
+        "a refresh token never outlives it",
+        (AUTH,),
+        default=30 * 24 * 3600,
+        low=300,
+        high=31536000,
+    ),
     # --- passwords and logins ---
     Setting(
         "BCRYPT_ROUNDS",
@@ -418,7 +428,8 @@ REGISTRY = _declare(
         "PUBLIC_URL",
         TEXT,
         "where users reach the stack; mailed links are `PUBLIC_URL/reset-password#token=…` and "
-        "`PUBLIC_URL/verify-email#token=…` (local stack: its own address)",
+        "`PUBLIC_URL/verify-email#token=…` (local stack: its own address); must be `https://` (the links carry "
+        "tokens), `http://` only on a loopback host (`localhost`, `127.0.0.1`, `::1`)",
         (AUTH,),
         default="http://localhost:8080",
     ),
@@ -445,7 +456,10 @@ REGISTRY = _declare(
         BOOL,
         "`1`/`true`/`on`: logins of accounts with an unverified address answer 403 `email_not_verified` "
         "(after the password was checked); sessions opened before it was turned on live on until they end; the "
-        "admin made with the admin command counts as verified",
+        "admin made with the admin command counts as verified. Also the mode for those who must not tell who is "
+        "registered: a signup with an address that already has an account answers 201 like a new one (nothing is "
+        'made) and mails the owner "Someone tried to sign up with your address" (at most 5 such notices per '
+        "account every 15 minutes; audited as `authn_signup_taken`)",
         (AUTH,),
         default=False,
     ),

@@ -1,4 +1,5 @@
--- The stack's two login roles; docs/OPERATIONS.md "Who runs as whom" says why.
+-- The stack's two login roles, and the audit trail's pruning role (no login);
+-- docs/OPERATIONS.md "Who runs as whom" says why.
 -- Run with psql by the superuser, connected to the stack's database: by the
 -- local runner on every start, by the postgres image's init script on first
 -- start. psql variables (-v): service_role, migration_role, dbname; the
@@ -11,6 +12,15 @@ SELECT format('CREATE ROLE %I', :'migration_role')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'migration_role') \gexec
 SELECT format('CREATE ROLE %I', :'service_role')
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'service_role') \gexec
+-- Owns prune_audit_events (migration 009): the one way rows of audit_events
+-- are deleted, by age. It may select and delete those rows and keep the
+-- chain's anchor, and nothing else; nobody logs in as it. The migration
+-- role hands the function to it, so it is a member.
+SELECT 'CREATE ROLE authstack_audit_prune'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'authstack_audit_prune') \gexec
+ALTER ROLE authstack_audit_prune NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS;
+GRANT authstack_audit_prune TO :"migration_role";
+
 ALTER ROLE :"migration_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
     PASSWORD :'migration_password';
 ALTER ROLE :"service_role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
@@ -34,3 +44,12 @@ ALTER DEFAULT PRIVILEGES FOR ROLE :"migration_role" IN SCHEMA public
 -- Tables that predate these roles (an older cluster) get the same rights.
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO :"service_role";
 GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO :"service_role";
+-- But the audit trail is append-only (INSERT and SELECT), its anchor
+-- read-only, and the migrations' bookkeeping the migration role's alone
+-- (migration 009 revoked these; this file runs again on every local start).
+SELECT format('REVOKE UPDATE, DELETE, TRUNCATE ON audit_events FROM %I', :'service_role')
+ WHERE to_regclass('public.audit_events') IS NOT NULL \gexec
+SELECT format('REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_chain_anchor FROM %I', :'service_role')
+ WHERE to_regclass('public.audit_chain_anchor') IS NOT NULL \gexec
+SELECT format('REVOKE ALL ON schema_migrations FROM %I', :'service_role')
+ WHERE to_regclass('public.schema_migrations') IS NOT NULL \gexec

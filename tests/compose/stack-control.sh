@@ -18,6 +18,7 @@
 #   scale S N               run N replicas of S; return once every one is healthy
 #   replica-hits S SINCE    requests nginx sent to each replica of S since SINCE
 #                           (epoch seconds): one "container-name count" line each
+#   superuser-psql SQL      run SQL as the Postgres superuser, over the container's socket
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -154,11 +155,17 @@ print(workers[0])'
     replica-hits)
         replica_hits "$1" "$2"
         ;;
+    superuser-psql)
+        # shellcheck disable=SC2016  # expanded inside the container
+        compose exec -T postgres sh -c 'exec psql -U postgres -d "$POSTGRES_DB" --no-psqlrc --quiet --tuples-only --no-align -v ON_ERROR_STOP=1 -c "$1"' \
+            psql "$1"
+        ;;
     mail)
         compose exec -T mailsink python -m mailsink show --dir /var/lib/mailsink "$@"
         ;;
     *)
         echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S | scale S N | replica-hits S SINCE" >&2
+        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S | superuser-psql SQL" >&2
         exit 2
         ;;
 esac

@@ -176,6 +176,20 @@ def event_body(row: audit_store.AuditRow) -> dict:
     }
 
 
+# Where a request came from: the actor's own business. Shown in GET
+# /auth/events only for what the caller did, never for what an admin or a
+# stranger (a failed login on the caller's name) did to the account.
+OTHERS_HIDDEN = ("client_ip", "user_agent", "request_id")
+
+
+def own_event_body(row: audit_store.AuditRow, caller_id: str) -> dict:
+    """An event as GET /auth/events shows it to ``caller_id``: where others acted from, blanked."""
+    body = event_body(row)
+    if body["actor_id"] != caller_id:
+        body.update(dict.fromkeys(OTHERS_HIDDEN, ""))
+    return body
+
+
 def init_app(app: Flask) -> None:
     """Publish each request's committed events when it ends; audit refused authorisations."""
 

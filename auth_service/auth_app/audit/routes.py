@@ -1,4 +1,4 @@
-"""GET /auth/audit (admins: the whole trail, filtered and paged) and GET /auth/events (your own)."""
+"""GET /auth/audit and /auth/audit/verify (admins: the trail, its chain), GET /auth/events (your own)."""
 
 import uuid
 
@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, g, request
 
 from auth_app import audit
 from auth_app.audit import store as audit_store
+from auth_app.audit.chain import verify
 from auth_app.validation import USERNAME, normalise_username
 from authcore.bearer import require_token
 from authcore.errors import ValidationFailed, json_response
@@ -80,6 +81,17 @@ def audit_trail():
     return json_response({"events": [audit.event_body(row) for row in rows], "next_cursor": next_cursor})
 
 
+@bp.get("/audit/verify")
+@require_token(role="admin")
+def audit_verify():
+    """Walk the audit trail's hash chain (admin only): intact, or its first broken link."""
+    if request.args:
+        raise ValidationFailed(fields={name: "is not a known parameter" for name in request.args})
+    with current_app.extensions["pool"].connection() as conn:
+        verdict = verify(conn)
+    return json_response(verdict.body())
+
+
 @bp.get("/events")
 @require_token()
 def own_events():
@@ -90,4 +102,4 @@ def own_events():
     limit = _limit(OWN_EVENTS_DEFAULT, OWN_EVENTS_MAX)
     with current_app.extensions["pool"].connection() as conn:
         rows = audit_store.find_events(conn, user_id=uuid.UUID(g.claims.user_id), limit=limit)
-    return json_response({"events": [audit.event_body(row) for row in rows]})
+    return json_response({"events": [audit.own_event_body(row, g.claims.user_id) for row in rows]})

@@ -111,7 +111,9 @@ def user_id_by_name(conn: Connection, username: str) -> uuid.UUID | None:
 
 
 def prune_events(conn: Connection, keep_days: int) -> int:
-    """Delete events older than ``keep_days``; the number deleted."""
-    return conn.execute(
-        "DELETE FROM audit_events WHERE occurred_at < now() - make_interval(days => %s)", (keep_days,)
-    ).rowcount
+    """Delete events older than ``keep_days``; the number deleted.
+
+    Through ``prune_audit_events`` (migration 009), which runs as a role that
+    may only delete by age: the service itself may not delete events.
+    """
+    return conn.execute("SELECT prune_audit_events(%s)", (keep_days,)).fetchone()[0]

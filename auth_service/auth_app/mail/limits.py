@@ -23,9 +23,9 @@ class MailRequestLimits:
         self._redis = client
 
     def count(self, purpose: str, subject: str) -> None:
-        """Count one request for ``subject`` (an address or a user id); 429 beyond the limit."""
+        """Count one request for ``subject`` (an address's ``normalise_email``, or a user id); 429 past it."""
         # Hashed: an email address is personal data and needn't sit in Redis in clear.
-        key = PREFIX + purpose + ":" + hashlib.sha256(subject.casefold().encode("utf-8")).hexdigest()
+        key = PREFIX + purpose + ":" + hashlib.sha256(subject.encode("utf-8")).hexdigest()
         pipe = self._redis.pipeline()
         pipe.incr(key)
         pipe.expire(key, WINDOW_SECONDS, nx=True)

@@ -81,11 +81,32 @@ def read_smtp_config(env: Mapping[str, str]) -> SmtpConfig | None:
     )
 
 
+# Hosts where a plain http:// link never leaves the machine (development).
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def check_public_url(public_url: str) -> None:
+    """Refuse a ``PUBLIC_URL`` that is not https://, but for http:// on a loopback host.
+
+    The mailed links carry reset and verification tokens: over plain http
+    anyone on the path reads them.
+    """
+    try:
+        parts = urllib.parse.urlsplit(public_url)
+        host = parts.hostname
+    except ValueError:
+        raise SettingsError("PUBLIC_URL must be an https:// URL") from None
+    if not host:
+        raise SettingsError("PUBLIC_URL must be an https:// URL")
+    if parts.scheme == "https" or (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+        return
+    raise SettingsError("PUBLIC_URL must be an https:// URL (http:// only on localhost, 127.0.0.1 or ::1)")
+
+
 def load_mail_settings(env: Mapping[str, str]) -> MailSettings:
     """Build ``MailSettings`` from ``env``."""
     public_url = read(env, "PUBLIC_URL").rstrip("/")
-    if urllib.parse.urlsplit(public_url).scheme not in ("http", "https"):
-        raise SettingsError("PUBLIC_URL must be an http:// or https:// URL")
+    check_public_url(public_url)
     return MailSettings(
         smtp=read_smtp_config(env),
         mail_from=read(env, "MAIL_FROM"),

@@ -12,6 +12,8 @@ from psycopg import Connection
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
+from auth_app.validation import normalise_email
+
 # --- the outbox ---------------------------------------------------------------
 
 
@@ -123,9 +125,9 @@ def recipient_by_id(conn: Connection, user_id: uuid.UUID) -> Recipient | None:
 
 
 def recipient_by_email(conn: Connection, email: str) -> Recipient | None:
-    """The user with this email address (case-insensitive)."""
+    """The user with this email address (compared by ``normalise_email``)."""
     with conn.cursor(row_factory=class_row(Recipient)) as cur:
-        cur.execute(_SELECT_RECIPIENT + "WHERE lower(email) = lower(%s)", (email,))
+        cur.execute(_SELECT_RECIPIENT + "WHERE email_key = %s", (normalise_email(email),))
         return cur.fetchone()
 
 
@@ -149,6 +151,16 @@ def delete_tokens(conn: Connection, user_id: uuid.UUID, purpose: str) -> None:
     conn.execute("DELETE FROM email_tokens WHERE user_id = %s AND purpose = %s", (user_id, purpose))
 
 
+def token_owner(conn: Connection, token_hash: bytes, purpose: str) -> uuid.UUID | None:
+    """The user a token would be valid for (see ``consume_token``), without using it; None if none."""
+    row = conn.execute(
+        "SELECT t.user_id FROM email_tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.token_hash = %s AND t.purpose = %s AND t.expires_at > now() AND u.disabled_at IS NULL",
+        (token_hash, purpose),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def consume_token(conn: Connection, token_hash: bytes, purpose: str) -> tuple[uuid.UUID, str] | None:
     """Use a token: (user id, email mailed to) if it was valid; it is gone either way.
 
@@ -169,8 +181,8 @@ def mark_email_verified(conn: Connection, user_id: uuid.UUID, email: str) -> boo
     """Record the user's address as verified if it is still ``email``; False if it changed."""
     cur = conn.execute(
         "UPDATE users SET email_verified_at = coalesce(email_verified_at, now())"
-        " WHERE id = %s AND lower(email) = lower(%s)",
-        (user_id, email),
+        " WHERE id = %s AND email_key = %s",
+        (user_id, normalise_email(email)),
     )
     return cur.rowcount == 1
 
