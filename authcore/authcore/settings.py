@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from authcore import keys as key_sets
 from authcore.secret_strength import HOW_TO_GENERATE, MIN_BYTES, weakness
 
 MIN_SECRET_BYTES = MIN_BYTES
@@ -40,7 +41,12 @@ class SigningKey:
 
 @dataclass(frozen=True)
 class TokenSettings:
-    """What both services must agree on to sign and verify access tokens."""
+    """What both services must agree on to sign and verify access tokens.
+
+    Under HS256 ``keys`` holds the shared secrets; under EdDSA or ES256
+    ``keys`` is empty and ``asymmetric_keys`` holds the key set: with private
+    halves in auth_service, public ones only everywhere else.
+    """
 
     keys: tuple[SigningKey, ...]
     issuer: str
@@ -48,11 +54,18 @@ class TokenSettings:
     access_ttl: int
     refresh_ttl: int
     leeway: int = CLOCK_LEEWAY_SECONDS
+    algorithm: str = key_sets.HS256
+    asymmetric_keys: tuple[key_sets.AsymmetricKey, ...] = ()
 
     @property
     def signing_key(self) -> SigningKey:
-        """The key new tokens are signed with: the first one listed."""
+        """The HS256 key new tokens are signed with: the first one listed."""
         return self.keys[0]
+
+    @property
+    def asymmetric(self) -> bool:
+        """True under EdDSA or ES256: tokens are signed with a private key."""
+        return self.algorithm != key_sets.HS256
 
 
 def read_str(env: Mapping[str, str], name: str, default: str | None = None) -> str:
@@ -146,11 +159,41 @@ def read_signing_keys(env: Mapping[str, str]) -> tuple[SigningKey, ...]:
     return tuple(keys)
 
 
-def read_token_settings(env: Mapping[str, str] | None = None) -> TokenSettings:
-    """Read the token settings both services share."""
+def read_algorithm(env: Mapping[str, str]) -> str:
+    """``JWT_ALG``: HS256 (the default), EdDSA or ES256, spelled as JOSE spells them."""
+    value = env.get("JWT_ALG", "").strip() or key_sets.HS256
+    if value not in key_sets.ALGORITHMS:
+        raise SettingsError(f"JWT_ALG must be one of {', '.join(key_sets.ALGORITHMS)}")
+    return value
+
+
+def read_key_set(env: Mapping[str, str], algorithm: str, signer: bool) -> tuple[key_sets.AsymmetricKey, ...]:
+    """The signer's private keys (``JWT_PRIVATE_KEYS_FILE``), or a verifier's public ones
+    (``JWT_PUBLIC_KEYS_FILE``)."""
+    setting = key_sets.PRIVATE_KEYS_SETTING if signer else key_sets.PUBLIC_KEYS_SETTING
+    path_text = env.get(setting, "").strip()
+    if not path_text:
+        raise SettingsError(f"{setting} is required when JWT_ALG={algorithm}")
+    try:
+        return key_sets.load_key_set(setting, path_text, algorithm, private=signer)
+    except key_sets.KeySetError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def read_token_settings(env: Mapping[str, str] | None = None, *, signer: bool = False) -> TokenSettings:
+    """Read the token settings both services share.
+
+    ``signer`` (auth_service) reads the private keys under an asymmetric
+    ``JWT_ALG``; a verifier (api_service) reads the public ones. Under an
+    asymmetric algorithm ``JWT_SECRET`` and ``JWT_KEYS`` are not read at all.
+    """
     env = os.environ if env is None else env
+    algorithm = read_algorithm(env)
+    asymmetric = algorithm != key_sets.HS256
     return TokenSettings(
-        keys=read_signing_keys(env),
+        keys=() if asymmetric else read_signing_keys(env),
+        algorithm=algorithm,
+        asymmetric_keys=read_key_set(env, algorithm, signer) if asymmetric else (),
         issuer=read_str(env, "JWT_ISSUER", DEFAULT_ISSUER),
         audience=read_str(env, "JWT_AUDIENCE", DEFAULT_AUDIENCE),
         access_ttl=read_int(env, "ACCESS_TOKEN_TTL", 900, 30, 86400),
