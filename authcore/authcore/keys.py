@@ -188,7 +188,11 @@ def private_key_set(keys: tuple[AsymmetricKey, ...]) -> dict:
 
 
 def write_json_file(path: Path, document: dict, mode: int) -> None:
-    """Write ``document`` to ``path`` with ``mode``, created with it (never briefly world-readable)."""
+    """Write ``document`` to ``path`` with ``mode``, created with it (never briefly world-readable).
+
+    Replacing a file keeps its owner when we may set it (root), so a rotated
+    key set stays readable by the service that reads it.
+    """
     temporary = path.with_name(path.name + ".tmp")
     temporary.unlink(missing_ok=True)
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
@@ -196,6 +200,9 @@ def write_json_file(path: Path, document: dict, mode: int) -> None:
         json.dump(document, handle, indent=2)
         handle.write("\n")
     os.chmod(temporary, mode)
+    if path.exists() and os.geteuid() == 0:
+        owner = path.stat()
+        os.chown(temporary, owner.st_uid, owner.st_gid)
     os.replace(temporary, path)
 
 
