@@ -33,9 +33,12 @@ deploy-lint: $(DEPLOY_STAMP) ## validate the compose files against the Compose S
 	done && \
 	$(VENV)/bin/kubectl kustomize "$$tmp/k8s/base" >"$$tmp/base.yaml" && \
 	$(VENV)/bin/kubectl kustomize "$$tmp/k8s/overlays/dev" >"$$tmp/dev.yaml" && \
+	mkdir "$$tmp/k8s/overlays/eddsa" && \
+	printf 'resources:\n  - ../dev\ncomponents:\n  - ../../components/eddsa\n' >"$$tmp/k8s/overlays/eddsa/kustomization.yaml" && \
+	$(VENV)/bin/kubectl kustomize "$$tmp/k8s/overlays/eddsa" >"$$tmp/eddsa.yaml" && \
 	for version in $(K8S_VERSIONS); do \
-		$(VENV)/bin/kubernetes-validate --strict --quiet -k "$$version" "$$tmp/base.yaml" "$$tmp/dev.yaml" || exit 1; \
-		echo "deploy/k8s (base, overlays/dev): $$(grep -c '^kind:' "$$tmp/dev.yaml") resources valid for Kubernetes $$version (strict)"; \
+		$(VENV)/bin/kubernetes-validate --strict --quiet -k "$$version" "$$tmp/base.yaml" "$$tmp/dev.yaml" "$$tmp/eddsa.yaml" || exit 1; \
+		echo "deploy/k8s (base, overlays/dev, dev + components/eddsa): $$(grep -c '^kind:' "$$tmp/dev.yaml") resources valid for Kubernetes $$version (strict)"; \
 	done
 
 .PHONY: swarm-test
