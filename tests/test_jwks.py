@@ -36,7 +36,7 @@ def test_a_matching_if_none_match_gets_304_and_another_one_the_set(api):
     assert head.status_code == 200 and head.headers["ETag"] == etag
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
 def test_other_methods_get_a_json_405_with_allow(api, method):
     response = api.request(method, PATH, json={})
     assert_error(response, 405, "method_not_allowed")
