@@ -18,7 +18,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## install the system packages the stack and its tests need (postgresql, redis-server, nginx, chromium, prometheus and its nginx exporter), if missing
+deps: ## install the system packages the stack and its tests need (postgresql, redis-server, nginx, chromium, prometheus and its nginx exporter, node and npm), if missing
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -26,6 +26,8 @@ deps: ## install the system packages the stack and its tests need (postgresql, r
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-nginx-exporter >/dev/null || missing="$$missing prometheus-nginx-exporter"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install$$missing" >&2; exit 1; fi; \
@@ -33,11 +35,13 @@ deps: ## install the system packages the stack and its tests need (postgresql, r
 	fi
 
 $(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/requirements.txt mailsink/requirements.txt \
-		authcore/pyproject.toml auth_service/pyproject.toml api_service/pyproject.toml
+		authcore/pyproject.toml auth_service/pyproject.toml api_service/pyproject.toml tests/js/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	$(VENV)/bin/pip install -q --no-deps -e ./authcore -e ./auth_service -e ./api_service
+	@# tests/keys: Node's jose as an independent verifier (the lock file pins it).
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 .PHONY: venv

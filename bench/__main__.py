@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import load, procs
+from bench import eddsa, load, procs
 from bench.stack import (
     BENCH_DIR,
     UNLIMITED_RATE,
@@ -50,6 +50,8 @@ TARGETS = {
     "me_over_peer": 1.5,
     "protected_over_peer": 1.5,
     "gateway_over_peer": 1.5,
+    "eddsa_me_over_peer": 1.5,
+    "eddsa_gateway_over_peer": 1.5,
     "me_over_python_ceiling": 0.7,
     "login_over_bcrypt": 0.9,
     "me_storm_over_me": 0.6,
@@ -340,6 +342,11 @@ def report(results: dict) -> str:
         f"   auth_service still busy {fmt(st['auth_busy_after_storm_s'], '.1f')} s after the clients left "
         f"({st['abandoned']} abandoned); "
         f"the storm's clients used {fmt(100 * st['driver_cpu_share'])}% of a core",
+        f"JWT_ALG=EdDSA (c64): GET /api/v1/me {fmt(results['eddsa']['eddsa_me']['rps'])}/s "
+        f"p99 {fmt(results['eddsa']['eddsa_me']['p99_ms'], '.1f')} ms, "
+        f"gateway {fmt(results['eddsa']['eddsa_gateway']['rps'])}/s "
+        f"p99 {fmt(results['eddsa']['eddsa_gateway']['p99_ms'], '.1f')} ms; "
+        f"peer beside them {fmt(results['eddsa']['peer']['rps'])}/s",
         f"GET /api/v1/me during the storm (c64)      {fmt(st['me_rps'])}/s  "
         f"p99 {fmt(st['me_p99_ms'], '.1f')} ms  (alone, just before each round: {fmt(st['me_alone_rps'])}/s)",
         *burst_lines(results["burst"], results["same_time"], logins["bcrypt_rounds"]),
@@ -396,6 +403,8 @@ def targets(results: dict) -> dict:
             http["protected"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]
         ),
         "gateway_over_peer": paired(http["gateway"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]),
+        "eddsa_me_over_peer": results["eddsa"]["eddsa_me"]["over_peer"],
+        "eddsa_gateway_over_peer": results["eddsa"]["eddsa_gateway"]["over_peer"],
         "me_over_python_ceiling": paired(
             http["me"]["c64"]["rounds_rps"], http["python_ceiling"]["c64"]["rounds_rps"]
         ),
@@ -470,6 +479,7 @@ def main() -> int:
         wait_until_idle(auth_pids())
         results["burst"] = measure_burst(stack, usernames)
         results["same_time"] = measure_same_time(stack, usernames)
+        results["eddsa"] = eddsa.measure(stack, apps.base_url, token_file, PASSWORD, ROUNDS, SECONDS, log)
         results["memory"] = {
             "idle_rss_mb": idle["rss_kib"] / 1024,
             "idle_pss_mb": idle["pss_kib"] / 1024,

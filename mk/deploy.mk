@@ -7,7 +7,7 @@
 # newest kubernetes-validate bundles, and an older one still in support.
 K8S_VERSIONS := 1.33.0 1.37.0
 DEPLOY_STAMP := $(VENV)/.deploy-tools
-COMPOSE_FILES := docker-compose.yml deploy/swarm/stack.yml
+COMPOSE_FILES := docker-compose.yml docker-compose.eddsa.yml deploy/swarm/stack.yml deploy/swarm/eddsa.yml
 
 $(DEPLOY_STAMP): requirements-deploy.txt $(STAMP)
 	$(VENV)/bin/pip install -q -r requirements-deploy.txt
@@ -20,7 +20,8 @@ deploy-lint: $(DEPLOY_STAMP) ## validate the compose files against the Compose S
 	@# Swarm's own reading of the stack file (the docker CLI, no daemon needed).
 	@if command -v docker >/dev/null; then \
 		DOCKER_HOST=unix:///nonexistent/docker.sock docker stack config -c deploy/swarm/stack.yml >/dev/null && \
-		echo "deploy/swarm/stack.yml: docker stack config accepts it"; \
+		DOCKER_HOST=unix:///nonexistent/docker.sock docker stack config -c deploy/swarm/stack.yml -c deploy/swarm/eddsa.yml >/dev/null && \
+		echo "deploy/swarm/stack.yml (+ eddsa.yml): docker stack config accepts it"; \
 	else echo "docker CLI not installed: docker stack config not run (make compose-test installs docker.io)"; fi
 	@# The dev overlay's Secret comes from five uncommitted files: render it with
 	@# throw-away ones, in a copy, so nothing is written into the work tree.
@@ -32,9 +33,12 @@ deploy-lint: $(DEPLOY_STAMP) ## validate the compose files against the Compose S
 	done && \
 	$(VENV)/bin/kubectl kustomize "$$tmp/k8s/base" >"$$tmp/base.yaml" && \
 	$(VENV)/bin/kubectl kustomize "$$tmp/k8s/overlays/dev" >"$$tmp/dev.yaml" && \
+	mkdir "$$tmp/k8s/overlays/eddsa" && \
+	printf 'resources:\n  - ../dev\ncomponents:\n  - ../../components/eddsa\n' >"$$tmp/k8s/overlays/eddsa/kustomization.yaml" && \
+	$(VENV)/bin/kubectl kustomize "$$tmp/k8s/overlays/eddsa" >"$$tmp/eddsa.yaml" && \
 	for version in $(K8S_VERSIONS); do \
-		$(VENV)/bin/kubernetes-validate --strict --quiet -k "$$version" "$$tmp/base.yaml" "$$tmp/dev.yaml" || exit 1; \
-		echo "deploy/k8s (base, overlays/dev): $$(grep -c '^kind:' "$$tmp/dev.yaml") resources valid for Kubernetes $$version (strict)"; \
+		$(VENV)/bin/kubernetes-validate --strict --quiet -k "$$version" "$$tmp/base.yaml" "$$tmp/dev.yaml" "$$tmp/eddsa.yaml" || exit 1; \
+		echo "deploy/k8s (base, overlays/dev, dev + components/eddsa): $$(grep -c '^kind:' "$$tmp/dev.yaml") resources valid for Kubernetes $$version (strict)"; \
 	done
 
 .PHONY: swarm-test

@@ -279,6 +279,11 @@ def test_openapi_document(api, spec):
     assert spec.check("get", "/openapi.json", api.get("/openapi.json"), 200) == spec.document
 
 
+@exercises("jwks")
+def test_jwks(api, spec):
+    spec.check("get", "/.well-known/jwks.json", api.get("/.well-known/jwks.json"), 200)
+
+
 @exercises("authHealth", "apiHealth")
 @pytest.mark.parametrize("path", ["/auth/healthz", "/api/healthz"])
 def test_health(api, spec, path):

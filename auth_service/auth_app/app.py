@@ -5,7 +5,7 @@ import psycopg_pool
 import redis
 from flask import Flask
 
-from auth_app import audit, passwords
+from auth_app import audit, key_set, passwords
 from auth_app.accounts import Accounts
 from auth_app.audit.routes import bp as audit_bp
 from auth_app.db import open_pool
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     app.register_blueprint(docs_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(mail_bp)
+    key_set.init_app(app, settings.tokens)
     audit.init_app(app)
     if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)

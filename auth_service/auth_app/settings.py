@@ -53,7 +53,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build ``Settings`` from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
     return Settings(
-        tokens=read_token_settings(env),
+        tokens=read_token_settings(env, signer=True),
         database_url=database_conninfo(env),
         redis_url=read(env, "REDIS_URL"),
         redis_password=read(env, "REDIS_AUTH_PASSWORD"),

@@ -54,3 +54,30 @@ def test_an_unreachable_database_stops_the_service():
     )
     assert result.returncode == 1
     assert "refusing to start: cannot reach the database at DATABASE_URL" in result.stderr
+
+
+def test_an_unusable_private_key_set_stops_the_service_naming_the_setting(tmp_path):
+    """Missing, of the wrong type for JWT_ALG, or with one kid twice: one line, no key material."""
+    from authcore import keys as key_sets
+
+    es256 = tmp_path / "es256.json"
+    key_sets.write_json_file(es256, key_sets.private_key_set((key_sets.generate_key("ES256", "a"),)), 0o600)
+    twice = tmp_path / "twice.json"
+    pair = key_sets.generate_key("EdDSA", "a")
+    key_sets.write_json_file(twice, key_sets.private_key_set((pair, pair)), 0o600)
+    cases = {
+        str(tmp_path / "absent.json"): "JWT_PRIVATE_KEYS_FILE names a file that can't be read",
+        str(es256): "JWT_PRIVATE_KEYS_FILE: key 'a' is not a OKP Ed25519 key, as JWT_ALG=EdDSA needs",
+        str(twice): "JWT_PRIVATE_KEYS_FILE has two keys with one kid",
+    }
+    for path, reason in cases.items():
+        result = start(
+            {
+                "JWT_ALG": "EdDSA",
+                "JWT_PRIVATE_KEYS_FILE": path,
+                "DATABASE_URL": "postgresql://u@127.0.0.1:1/db",
+            }
+        )
+        assert result.returncode == 1, path
+        assert f"refusing to start: {reason}" in result.stderr, result.stderr
+        assert '"d"' not in result.stderr

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from authcore import keys as key_sets
 from authcore.secret_strength import HOW_TO_GENERATE, MIN_BYTES, weakness
 from authcore.settings_registry import BOOL, CHOICE, INT, PASSWORD, REGISTRY, SECONDS, SECRET, Setting
 
@@ -53,9 +54,13 @@ def read(env: Mapping[str, str], name: str):
         return read_bool(env, name, bool(setting.default))
     default = None if setting.required else ("" if setting.default is None else str(setting.default))
     value = read_str(env, name, default)
-    if setting.kind == CHOICE and value.lower() not in setting.choices:
+    if setting.kind != CHOICE:
+        return value
+    # A choice matches whatever its case; it is returned as declared (JOSE's "EdDSA").
+    spelled = {choice.lower(): choice for choice in setting.choices}
+    if value.lower() not in spelled:
         raise SettingsError(f"{name} must be one of {', '.join(setting.choices)}")
-    return value.lower() if setting.kind == CHOICE else value
+    return spelled[value.lower()]
 
 
 def _bounded_default(setting: Setting):
@@ -100,7 +105,12 @@ class SigningKey:
 
 @dataclass(frozen=True)
 class TokenSettings:
-    """What both services must agree on to sign and verify access tokens."""
+    """What both services must agree on to sign and verify access tokens.
+
+    Under HS256 ``keys`` holds the shared secrets; under EdDSA or ES256
+    ``keys`` is empty and ``asymmetric_keys`` holds the key set: with private
+    halves in auth_service, public ones only everywhere else.
+    """
 
     keys: tuple[SigningKey, ...]
     issuer: str
@@ -108,11 +118,18 @@ class TokenSettings:
     access_ttl: int
     refresh_ttl: int
     leeway: int = CLOCK_LEEWAY_SECONDS
+    algorithm: str = key_sets.HS256
+    asymmetric_keys: tuple[key_sets.AsymmetricKey, ...] = ()
 
     @property
     def signing_key(self) -> SigningKey:
-        """The key new tokens are signed with: the first one listed."""
+        """The HS256 key new tokens are signed with: the first one listed."""
         return self.keys[0]
+
+    @property
+    def asymmetric(self) -> bool:
+        """True under EdDSA or ES256: tokens are signed with a private key."""
+        return self.algorithm != key_sets.HS256
 
 
 def read_str(env: Mapping[str, str], name: str, default: str | None = None) -> str:
@@ -206,11 +223,38 @@ def read_signing_keys(env: Mapping[str, str]) -> tuple[SigningKey, ...]:
     return tuple(keys)
 
 
-def read_token_settings(env: Mapping[str, str] | None = None) -> TokenSettings:
-    """Read the token settings both services share."""
+def read_algorithm(env: Mapping[str, str]) -> str:
+    """``JWT_ALG``: HS256 (the default), EdDSA or ES256, spelled as JOSE spells them."""
+    return read(env, "JWT_ALG")
+
+
+def read_key_set(env: Mapping[str, str], algorithm: str, signer: bool) -> tuple[key_sets.AsymmetricKey, ...]:
+    """The signer's private keys (``JWT_PRIVATE_KEYS_FILE``), or a verifier's public ones
+    (``JWT_PUBLIC_KEYS_FILE``)."""
+    setting = key_sets.PRIVATE_KEYS_SETTING if signer else key_sets.PUBLIC_KEYS_SETTING
+    path_text = read(env, setting)
+    if not path_text:
+        raise SettingsError(f"{setting} is required when JWT_ALG={algorithm}")
+    try:
+        return key_sets.load_key_set(setting, path_text, algorithm, private=signer)
+    except key_sets.KeySetError as exc:
+        raise SettingsError(str(exc)) from None
+
+
+def read_token_settings(env: Mapping[str, str] | None = None, *, signer: bool = False) -> TokenSettings:
+    """Read the token settings both services share.
+
+    ``signer`` (auth_service) reads the private keys under an asymmetric
+    ``JWT_ALG``; a verifier (api_service) reads the public ones. Under an
+    asymmetric algorithm ``JWT_SECRET`` and ``JWT_KEYS`` are not read at all.
+    """
     env = os.environ if env is None else env
+    algorithm = read_algorithm(env)
+    asymmetric = algorithm != key_sets.HS256
     return TokenSettings(
-        keys=read_signing_keys(env),
+        keys=() if asymmetric else read_signing_keys(env),
+        algorithm=algorithm,
+        asymmetric_keys=read_key_set(env, algorithm, signer) if asymmetric else (),
         issuer=read(env, "JWT_ISSUER"),
         audience=read(env, "JWT_AUDIENCE"),
         access_ttl=read(env, "ACCESS_TOKEN_TTL"),

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 AUTH, API, MIGRATE, NGINX = "auth_service", "api_service", "migrate", "nginx"
 POSTGRES, REDIS = "postgres image", "redis image"
 LOCAL, COMPOSE = "local stack", "compose file"
+# Modes that change what a part reads.
+ASYMMETRIC = "JWT_ALG EdDSA or ES256"
 DEPLOYED_PARTS = (AUTH, API, MIGRATE, NGINX)
 
 # "none", as the docs table words a missing default (an en dash).
@@ -58,6 +60,9 @@ class Setting:
     runner: bool = False
     group: str = "optional"
     in_image: bool = False  # the service image sets it (Dockerfile ENV); a deployment may override it
+    mode: str | None = (
+        None  # read only in this mode (e.g. ASYMMETRIC): deployments add it in that mode's files
+    )
     shown_default: str | None = None  # the default as the docs table words it, where it depends on the runner
 
     @property
@@ -108,6 +113,33 @@ REGISTRY = _declare(
         SECRET,
         "`kid1:secret1,kid2:secret2`: the first signs, all verify; wins over `JWT_SECRET`",
         _BOTH,
+    ),
+    Setting(
+        "JWT_ALG",
+        CHOICE,
+        "how access tokens are signed: `HS256` (the shared secret `JWT_SECRET`/`JWT_KEYS`), `EdDSA` (Ed25519) or "
+        '`ES256` (P-256) with a private key only auth_service holds; see "Signing keys"',
+        _BOTH,
+        default="HS256",
+        choices=("HS256", "EdDSA", "ES256"),
+    ),
+    Setting(
+        "JWT_PRIVATE_KEYS_FILE",
+        TEXT,
+        "under EdDSA/ES256: a private JWK Set (RFC 7517 JSON), each key with its `kid`; the first signs, the "
+        "others still verify. Never given to api_service",
+        (AUTH,),
+        mode=ASYMMETRIC,
+        shown_default=f"{NONE} (local stack under EdDSA/ES256: generated into `STATE_DIR/keys/`)",
+    ),
+    Setting(
+        "JWT_PUBLIC_KEYS_FILE",
+        TEXT,
+        "under EdDSA/ES256: the public JWK Set (`python -m authcore.keys public PRIVATE_FILE`); a private key in "
+        "it is refused",
+        (API,),
+        mode=ASYMMETRIC,
+        shown_default=f"{NONE} (local stack: derived from the private set at each start)",
     ),
     Setting(
         "POSTGRES_PASSWORD",

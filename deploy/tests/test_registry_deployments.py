@@ -39,6 +39,7 @@ def _must_have(part: str, every_optional: bool) -> set[str]:
         setting.name
         for setting in settings_of(part)
         if not setting.in_image
+        and setting.mode is None
         and (every_optional or setting.group == "secrets" or setting.runner or setting.required)
     }
 

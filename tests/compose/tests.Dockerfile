@@ -1,5 +1,13 @@
 # The `tests` compose service (profile "test"): the integration suite in tests/,
 # run against nginx by service name. Build context: the repository root.
+
+# tests/js: Node's jose, an independent verifier of the published key set
+# (tests/keys), installed from its lock file; node itself is copied below.
+FROM node:20-bookworm-slim AS js
+WORKDIR /js
+COPY tests/js/package.json tests/js/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim-bookworm
 ARG EXTRA_CA_CERTS=""
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -21,6 +29,8 @@ RUN cp /etc/ssl/certs/ca-certificates.crt /tmp/ca-bundle.pem \
     && rm /tmp/ca-bundle.pem
 COPY pyproject.toml ./
 COPY tests tests
+COPY --from=js /usr/local/bin/node /usr/local/bin/node
+COPY --from=js /js/node_modules tests/js/node_modules
 RUN groupadd --system --gid 10002 tester \
     && useradd --system --uid 10002 --gid tester --create-home tester
 USER 10002:10002

@@ -1,0 +1,68 @@
+"""``GET /.well-known/jwks.json``: the stack's published public keys (RFC 7517 JWK Set).
+
+The document is the union of *sources*, each a named list of public JWKs.
+Today there is one: the access-token keys (empty under HS256, whose secret
+is never published). Another kind of key (ID-token keys of single sign-on,
+say) joins by adding a source; verifiers pick a key by ``kid``, so kids must
+be unique across sources, which is checked when the document is built.
+
+The document only changes when the service restarts with other keys, so it
+is serialised once, with a strong ETag, and cached by clients and proxies
+for ``MAX_AGE_SECONDS``: the wait between publishing a next key and signing
+with it (docs/OPERATIONS.md "Rotating keys").
+"""
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import orjson
+from flask import Blueprint, current_app, request
+
+from authcore.keys import public_key_set
+from authcore.settings import TokenSettings
+
+MAX_AGE_SECONDS = 300
+PATH = "/.well-known/jwks.json"
+
+bp = Blueprint("key_set", __name__)
+
+
+@dataclass(frozen=True)
+class KeySetDocument:
+    """The serialised JWK Set and its ETag."""
+
+    body: bytes
+    etag: str
+
+
+def access_token_keys(tokens: TokenSettings) -> list[dict]:
+    """The public JWKs access tokens are verified with (none under HS256)."""
+    return public_key_set(tokens.asymmetric_keys)["keys"] if tokens.asymmetric else []
+
+
+def build_document(sources: Iterable[Callable[[], list[dict]]]) -> KeySetDocument:
+    """One JWK Set of every source's keys; ``ValueError`` if two keys share a kid."""
+    keys = [jwk for source in sources for jwk in source()]
+    kids = [jwk["kid"] for jwk in keys]
+    if len(set(kids)) != len(kids):
+        raise ValueError("two published keys share a kid")
+    body = orjson.dumps({"keys": keys})
+    return KeySetDocument(body, hashlib.sha256(body).hexdigest()[:32])
+
+
+def init_app(app, tokens: TokenSettings) -> None:
+    """Build the document from the app's key sources and serve it at ``PATH``."""
+    app.extensions["key_set"] = build_document([lambda: access_token_keys(tokens)])
+    app.register_blueprint(bp)
+
+
+@bp.get(PATH)
+def jwks():
+    """The public JWK Set; 304 when the client's ``If-None-Match`` names the current ETag."""
+    document: KeySetDocument = current_app.extensions["key_set"]
+    response = current_app.response_class(document.body, mimetype="application/json")
+    response.set_etag(document.etag)
+    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE_SECONDS}"
+    # make_conditional answers If-None-Match with 304 (and ignores malformed values).
+    return response.make_conditional(request)
