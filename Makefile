@@ -10,7 +10,8 @@ STAMP := $(VENV)/.installed
 SETTINGS := HTTP_PORT STATE_DIR JWT_SECRET JWT_KEYS JWT_ISSUER JWT_AUDIENCE ACCESS_TOKEN_TTL \
 	REFRESH_TOKEN_TTL BCRYPT_ROUNDS AUTH_RATE_LIMIT LOGIN_MAX_FAILURES POSTGRES_PASSWORD LOG_LEVEL \
 	POSTGRES_MIGRATION_PASSWORD REDIS_AUTH_PASSWORD REDIS_API_PASSWORD \
-	APP_UPSTREAM APP_PREFIX APP_ROLE \
+	MFA_KEY MFA_REQUIRED_ROLES \
+	APP_UPSTREAM APP_PREFIX APP_ROLE APP_REQUIRE_MFA \
 	PASSWORD_QUEUE_DEADLINE \
 	LOG_FORMAT AUDIT_RETENTION_DAYS \
 	SMTP_URL MAIL_FROM PUBLIC_URL REQUIRE_VERIFIED_EMAIL NOTIFY_PASSWORD_CHANGE NOTIFY_NEW_DEVICE
@@ -23,7 +24,7 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: deps
-deps: ## install the system packages the stack and its tests need (postgresql, redis-server, nginx, chromium, prometheus and its nginx exporter), if missing
+deps: ## install the system packages the stack and its tests need (postgresql, redis-server, nginx, chromium, prometheus and its nginx exporter, oathtool), if missing
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -31,6 +32,7 @@ deps: ## install the system packages the stack and its tests need (postgresql, r
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-nginx-exporter >/dev/null || missing="$$missing prometheus-nginx-exporter"; \
+	command -v oathtool >/dev/null || missing="$$missing oathtool"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" != 0 ]; then echo "run as root, or: sudo apt-get install$$missing" >&2; exit 1; fi; \

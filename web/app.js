@@ -7,7 +7,7 @@
 const COOKIE_MODE = { "X-Auth-Mode": "cookie" };
 const SESSION_ENDED = "Your session has ended; log in again.";
 
-const state = { accessToken: null, refreshing: null, linkToken: null };
+const state = { accessToken: null, refreshing: null, linkToken: null, mfaToken: null };
 
 /** A failed call: the API's JSON error (status 0 when the server can't be reached). */
 class ApiError extends Error {
@@ -108,6 +108,7 @@ function notify(text) {
 
 function showSignedOut(message = "") {
   state.accessToken = null;
+  showLoginStep();
   $("#signed-in").hidden = true;
   $("#signed-out").hidden = false;
   notify(message);
@@ -117,7 +118,11 @@ async function showSignedIn() {
   $("#signed-out").hidden = true;
   $("#signed-in").hidden = false;
   // Each part shows its own failure, like its buttons do.
-  await Promise.all([act($("#whoami-button"), whoAmI), act($("#sessions-button"), listSessions)]);
+  await Promise.all([
+    act($("#whoami-button"), whoAmI),
+    act($("#sessions-button"), listSessions),
+    act($("#mfa-status"), showMfaStatus),
+  ]);
 }
 
 async function whoAmI() {
@@ -167,9 +172,126 @@ async function logIn(values) {
     headers: COOKIE_MODE,
     body: { username: values.username, password: values.password },
   });
+  if (tokens.mfa_required) {
+    showSecondStep(tokens.mfa_token);
+    return;
+  }
   state.accessToken = tokens.access_token;
   notify("");
   await showSignedIn();
+}
+
+// --- the second step of a login -----------------------------------------------------------------
+
+function showSecondStep(mfaToken) {
+  state.mfaToken = mfaToken;
+  useRecoveryCode(false);
+  $("#login-form").hidden = true;
+  $("#mfa-form").hidden = false;
+  $("#mfa-code").focus();
+  notify("Enter the code from your authenticator app.");
+}
+
+function showLoginStep() {
+  state.mfaToken = null;
+  $("#mfa-form").hidden = true;
+  $("#login-form").hidden = false;
+}
+
+function useRecoveryCode(recovery) {
+  $("#mfa-code-label").textContent = recovery ? "Recovery code" : "Authentication code";
+  $("#mfa-hint").textContent = recovery
+    ? "One of the codes you kept when you turned two-factor authentication on."
+    : "The 6 digits your authenticator app shows.";
+  $("#mfa-code").inputMode = recovery ? "text" : "numeric";
+  $("#mfa-recovery-button").hidden = recovery;
+}
+
+async function secondStep(values) {
+  let tokens;
+  try {
+    tokens = await call("POST", "/auth/login/mfa", {
+      headers: COOKIE_MODE,
+      body: { mfa_token: state.mfaToken, code: values.code.replace(/\s/g, "") },
+    });
+  } catch (error) {
+    if (error.code === "invalid_mfa_token") {
+      showSignedOut("That sign-in has expired; log in again.");
+      return;
+    }
+    throw error;
+  } finally {
+    $("#mfa-code").value = "";
+  }
+  state.accessToken = tokens.access_token;
+  showLoginStep();
+  notify("");
+  await showSignedIn();
+}
+
+// --- two-factor settings ------------------------------------------------------------------------
+
+async function showMfaStatus() {
+  const status = await authed("GET", "/auth/mfa");
+  $("#mfa-status").textContent = status.totp
+    ? `On: an authenticator app. Recovery codes left: ${status.recovery_codes_left}.`
+    : "Off: your password alone signs you in.";
+  $("#totp-setup-form").hidden = status.totp;
+  $("#totp-disable-form").hidden = !status.totp;
+  if (status.totp) $("#totp-pending").hidden = true;
+}
+
+/** The server's QR code (SVG markup) as a node: parsed as SVG, never as HTML; no script runs. */
+function svgNode(markup) {
+  const parsed = new DOMParser().parseFromString(markup, "image/svg+xml");
+  const svg = parsed.documentElement;
+  if (svg.nodeName !== "svg") throw new Error("The QR code could not be shown; type the secret instead.");
+  return document.importNode(svg, true);
+}
+
+async function setUpTotp(values) {
+  const setup = await authed("POST", "/auth/mfa/totp", { body: { password: values.password } });
+  $("#totp-secret").textContent = setup.secret;
+  $("#totp-pending").hidden = false;
+  $("#recovery-codes-box").hidden = true;
+  $("#totp-qr").replaceChildren(svgNode(setup.qr_svg));
+  $("#totp-confirm-code").focus();
+}
+
+async function confirmTotp(values) {
+  const { recovery_codes: codes } = await authed("POST", "/auth/mfa/totp/confirm", {
+    body: { code: values.code.replace(/\s/g, "") },
+  });
+  $("#totp-confirm-code").value = "";
+  $("#totp-pending").hidden = true;
+  $("#totp-qr").replaceChildren();
+  $("#totp-secret").textContent = "";
+  const items = codes.map((code) => {
+    const item = document.createElement("li");
+    item.textContent = code;
+    return item;
+  });
+  $("#recovery-codes").replaceChildren(...items);
+  $("#recovery-codes-box").hidden = false;
+  notify("Two-factor authentication is on; your other sessions have ended.");
+  await Promise.all([showMfaStatus(), listSessions()]);
+}
+
+async function copyRecoveryCodes() {
+  const codes = [...document.querySelectorAll("#recovery-codes li")].map((item) => item.textContent);
+  await navigator.clipboard.writeText(codes.join("\n"));
+  notify("Recovery codes copied.");
+}
+
+async function turnOffTotp(values) {
+  await authed("DELETE", "/auth/mfa/totp", {
+    body: { password: values.password, code: values.code.replace(/\s/g, "") },
+  });
+  $("#totp-disable-code").value = "";
+  $("#recovery-codes-box").hidden = true;
+  $("#recovery-codes").replaceChildren();
+  notify("Two-factor authentication is off.");
+  await showMfaStatus();
 }
 
 async function signUp(values) {
@@ -290,6 +412,15 @@ async function start() {
   onSubmit($("#admin-form"), administer);
   onSubmit($("#forgot-form"), forgotPassword);
   onSubmit($("#reset-form"), resetPassword);
+  onSubmit($("#mfa-form"), secondStep);
+  onSubmit($("#totp-setup-form"), setUpTotp);
+  onSubmit($("#totp-confirm-form"), confirmTotp);
+  onSubmit($("#totp-disable-form"), turnOffTotp);
+  $("#mfa-recovery-button").addEventListener("click", () => {
+    useRecoveryCode(true);
+    $("#mfa-code").focus();
+  });
+  onClick("#copy-codes-button", copyRecoveryCodes);
   onClick("#whoami-button", whoAmI);
   onClick("#sessions-button", listSessions);
   onClick("#logout-button", logOut);

@@ -1,4 +1,4 @@
-"""Keeping the tables small: expired refresh tokens, old sessions and audit events, long-unused devices.
+"""Keeping the tables small: expired tokens and second steps, old sessions and events, unused devices.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from auth_app import store
 from auth_app.audit import store as audit_store
+from auth_app.factors import store as factor_store
 from auth_app.mail import store as mail_store
 
 log = logging.getLogger(__name__)
@@ -24,15 +25,23 @@ KEEP_ENDED_SESSIONS_SECONDS = 7 * 24 * 3600
 FORGET_DEVICES_AFTER_DAYS = 180
 
 
-def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int, int]:
-    """Run one pruning pass; (refresh tokens, sessions, audit events, known devices) deleted.
+def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int, int, int]:
+    """Run one pruning pass; (refresh tokens, sessions, audit events, second steps, known devices) deleted.
 
-    Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS).
+    Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS);
+    a pending second login step goes once it is used or expired.
     """
     with pool.connection() as conn:
         tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS)
         events = audit_store.prune_events(conn, audit_retention_days)
-        return tokens, sessions, events, mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
+        steps = factor_store.prune_login_steps(conn)
+        return (
+            tokens,
+            sessions,
+            events,
+            steps,
+            mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS),
+        )
 
 
 def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) -> None:
@@ -45,7 +54,7 @@ def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) ->
                 pruned = prune_once(pool, audit_retention_days)
                 log.info(
                     "pruned %d expired refresh tokens, %d old sessions, %d old audit events,"
-                    " %d unused devices",
+                    " %d finished second steps, %d unused devices",
                     *pruned,
                 )
             except Exception as exc:  # Postgres down: try again next round

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 
 from psycopg.conninfo import make_conninfo
 
+from auth_app.factors.secret_box import read_mfa_keys
 from auth_app.mail.settings import MailSettings, load_mail_settings
+from auth_app.validation import ROLE
 from authcore.settings import (
     SettingsError,
     TokenSettings,
@@ -31,6 +33,10 @@ class Settings:
     mail: MailSettings
     password_queue_deadline: float = 2.0
     redis_password: str | None = field(default=None, repr=False)
+    # AES-GCM keys of second-factor secrets (MFA_KEY): the first seals, all open.
+    mfa_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # Roles a token carries only if its session passed a second factor.
+    mfa_required_roles: frozenset[str] = frozenset()
 
 
 def database_conninfo(
@@ -69,7 +75,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         audit_retention_days=read_int(env, "AUDIT_RETENTION_DAYS", 365, 1, 36500),
         password_queue_deadline=read_seconds(env, "PASSWORD_QUEUE_DEADLINE", 2.0, 0.0, 30.0),
         mail=load_mail_settings(env),
+        mfa_keys=read_mfa_keys(env),
+        mfa_required_roles=read_role_list(env, "MFA_REQUIRED_ROLES"),
     )
+
+
+def read_role_list(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """A comma-separated list of role names (empty: none)."""
+    roles = frozenset(part.strip() for part in env.get(name, "").split(",") if part.strip())
+    bad = sorted(role for role in roles if not ROLE.fullmatch(role))
+    if bad:
+        raise SettingsError(f"{name} must list role names of 1-32 characters of a-z 0-9 _ -")
+    return roles
 
 
 def read_seconds(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

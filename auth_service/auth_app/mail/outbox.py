@@ -77,6 +77,8 @@ def compose(
         return mail_messages.password_changed(settings, user, row.details)
     if row.kind == "new_device":
         return mail_messages.new_device(settings, user, row.details)
+    if row.kind in mail_messages.MFA_NOTICE_KINDS:
+        return mail_messages.mfa_notice(settings, user, row.kind, row.details)
     log.error("outbox row %d has an unknown kind %r", row.id, row.kind)
     return None
 
