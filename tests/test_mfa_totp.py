@@ -8,7 +8,7 @@ independent of the pyotp the stack uses, fed the secret from the
 import pytest
 
 from tests.helpers import assert_error, bearer
-from tests.totp_codes import oathtool_code
+from tests.totp_codes import oathtool_code, wrong_code
 
 AMR_OTP = ["mfa", "otp", "pwd"]
 
@@ -131,9 +131,9 @@ def test_a_recovery_code_signs_in_once(api, mfa_user):
 
 
 def test_five_wrong_codes_kill_the_mfa_token(api, mfa_user):
-    step = first_step(api, mfa_user)
+    step, uri = first_step(api, mfa_user), mfa_user["otpauth_uri"]
     for _ in range(5):
-        wrong = api.post("/auth/login/mfa", {"mfa_token": step["mfa_token"], "code": "000000"})
+        wrong = api.post("/auth/login/mfa", {"mfa_token": step["mfa_token"], "code": wrong_code(uri)})
         assert wrong.status_code in (401, 429), wrong.text
         if wrong.status_code == 401:
             assert wrong.json()["error"] == "invalid_mfa_code"

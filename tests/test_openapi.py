@@ -25,7 +25,7 @@ from referencing.jsonschema import DRAFT202012
 from tests.cookie_mode import explicit_cookies_only, refresh_cookie, same_origin
 from tests.helpers import TIMEOUT, assert_error, bearer, random_user
 from tests.mailbox import RESET_SUBJECT, VERIFY_SUBJECT, token_in, wait_for_mail
-from tests.totp_codes import oathtool_code
+from tests.totp_codes import oathtool_code, wrong_code
 
 DOCUMENT_URI = "urn:auth-stack:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
@@ -521,8 +521,8 @@ def test_second_factor_operations(api, spec, admin, logged_in):
     challenge = spec.check("post", "/auth/login", api.post("/auth/login", credentials), 200)
     step = {"mfa_token": challenge["mfa_token"], "code": oathtool_code(setup["otpauth_uri"], steps_ahead=1)}
     spec.validate(step, "/components/schemas/MfaLoginRequest")
-    wrong_code = {**step, "code": "000000" if step["code"] != "000000" else "111111"}
-    rejected = spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", wrong_code), 401)
+    wrong = {**step, "code": wrong_code(setup["otpauth_uri"])}
+    rejected = spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", wrong), 401)
     assert rejected["error"] == "invalid_mfa_code"
     tokens = spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", step), 200)
     used = spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", step), 401)

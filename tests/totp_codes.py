@@ -40,3 +40,11 @@ def oathtool_code(otpauth_uri: str, steps_ahead: int = 0) -> str:
         timeout=10,
     )
     return result.stdout.strip()
+
+
+def wrong_code(otpauth_uri: str) -> str:
+    """A 6-digit code that is none of the ones the stack accepts now (the current step and its neighbours)."""
+    accepted = {oathtool_code(otpauth_uri, steps_ahead=offset) for offset in (-2, -1, 0, 1, 2)}
+    return next(
+        code for code in ("000000", "111111", "222222", "333333", "444444", "555555") if code not in accepted
+    )

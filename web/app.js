@@ -122,6 +122,7 @@ async function showSignedIn() {
     act($("#whoami-button"), whoAmI),
     act($("#sessions-button"), listSessions),
     act($("#mfa-status"), showMfaStatus),
+    act($("#activity-button"), listActivity),
   ]);
 }
 
@@ -130,10 +131,71 @@ async function whoAmI() {
   for (const cell of document.querySelectorAll("#whoami [data-field]")) {
     const value = me[cell.dataset.field];
     if (cell.dataset.field === "expires_at") cell.textContent = new Date(value * 1000).toLocaleString();
+    else if (cell.dataset.field === "email_verified") cell.textContent = value ? "verified" : "not verified yet";
     else cell.textContent = Array.isArray(value) ? value.join(", ") || "none" : String(value);
   }
   $("#password-username").value = me.username;
   $("#admin").hidden = !me.roles.includes("admin");
+  $("#resend-button").hidden = me.email_verified;
+}
+
+async function resendVerification() {
+  const answer = await authed("POST", "/auth/email/verify/resend");
+  notify(answer.message);
+}
+
+/** "Firefox on Linux" from a user-agent string; the raw string when nothing is recognised. */
+function device(userAgent) {
+  if (!userAgent) return "unknown device";
+  const browsers = [
+    [/Edg\//, "Edge"],
+    [/OPR\//, "Opera"],
+    [/Firefox\//, "Firefox"],
+    [/Chrom(e|ium)\//, "Chrome"],
+    [/Safari\//, "Safari"],
+    [/curl\//, "curl"],
+    [/python-requests\//, "Python requests"],
+  ];
+  const systems = [
+    [/Android/, "Android"],
+    [/iPhone|iPad|iPod/, "iOS"],
+    [/Windows/, "Windows"],
+    [/Mac OS X|Macintosh/, "macOS"],
+    [/CrOS/, "ChromeOS"],
+    [/Linux/, "Linux"],
+  ];
+  const find = (list) => (list.find(([pattern]) => pattern.test(userAgent)) || [])[1];
+  const browser = find(browsers);
+  const system = find(systems);
+  if (browser && system) return `${browser} on ${system}`;
+  return browser || system || userAgent;
+}
+
+const ACTIVITY = {
+  authn_login_success: "Signed in",
+  authn_login_fail: "Failed sign-in",
+  authn_login_lock: "Sign-in paused after failures",
+  authn_password_change: "Password change",
+  authn_token_reuse: "A used refresh token came back",
+  session_created: "Session opened",
+  session_revoked: "Sessions ended",
+  mfa_enabled: "Two-factor authentication turned on",
+  mfa_disabled: "Two-factor authentication turned off",
+  mfa_failed: "Wrong two-factor code",
+  mfa_recovery_code_used: "Recovery code used",
+  mfa_recovery_codes_renewed: "New recovery codes",
+  mfa_reset_by_admin: "Second factors removed by an admin",
+};
+
+async function listActivity() {
+  const { events } = await authed("GET", "/auth/events?limit=20");
+  const items = events.map((event) => {
+    const item = document.createElement("li");
+    const failed = event.result === "failure" ? " (failed)" : "";
+    item.textContent = `${when(event.time)} · ${ACTIVITY[event.action] || event.action}${failed} · ${device(event.user_agent)}${event.client_ip ? ` · ${event.client_ip}` : ""}`;
+    return item;
+  });
+  $("#activity").replaceChildren(...items);
 }
 
 function when(iso) {
@@ -146,7 +208,7 @@ async function listSessions() {
     const item = document.createElement("li");
     const about = document.createElement("span");
     about.className = "about";
-    about.textContent = `${session.user_agent || "unknown client"} · ${session.ip} · since ${when(session.created_at)} · last used ${when(session.last_used_at)}`;
+    about.textContent = `${device(session.user_agent)} · ${session.ip} · since ${when(session.created_at)} · last used ${when(session.last_used_at)}`;
     about.title = session.user_agent;
     if (session.current) {
       const mark = document.createElement("strong");
@@ -421,6 +483,8 @@ async function start() {
     $("#mfa-code").focus();
   });
   onClick("#copy-codes-button", copyRecoveryCodes);
+  onClick("#resend-button", resendVerification);
+  onClick("#activity-button", listActivity);
   onClick("#whoami-button", whoAmI);
   onClick("#sessions-button", listSessions);
   onClick("#logout-button", logOut);

@@ -4,7 +4,7 @@ from playwright.sync_api import expect
 
 from tests.browser import pages
 from tests.helpers import random_user
-from tests.totp_codes import oathtool_code
+from tests.totp_codes import oathtool_code, wrong_code
 
 
 def two_factor(page):
@@ -49,6 +49,16 @@ def test_set_up_log_in_with_a_code_and_a_recovery_code_turn_off(open_device):
     expect(section).to_contain_text("Recovery codes left: 10")
     device.screenshot("mfa-02-recovery-codes")
 
+    # The trail shows it, each session shows its device as browser and system.
+    activity = page.get_by_role("region", name="Recent activity")
+    activity.get_by_role("button", name="Update activity").click()
+    expect(activity).to_contain_text("Two-factor authentication turned on")
+    expect(pages.sessions(page).first).to_contain_text("Chrome on Linux")
+    # The address isn't verified yet: the page says so and offers a new link.
+    expect(pages.who_am_i(page)).to_contain_text("not verified yet")
+    pages.who_am_i(page).get_by_role("button", name="Resend verification").click()
+    expect(pages.notice(page)).not_to_be_empty()
+
     # The page's copy button puts the codes on the clipboard.
     device.context.grant_permissions(["clipboard-read", "clipboard-write"])
     section.get_by_role("button", name="Copy the codes").click()
@@ -61,7 +71,7 @@ def test_set_up_log_in_with_a_code_and_a_recovery_code_turn_off(open_device):
     step = second_step(other.page)
     expect(step).to_be_visible()
     expect(pages.login_form(other.page)).to_be_hidden()
-    step.get_by_label("Authentication code").fill("000000")
+    step.get_by_label("Authentication code").fill(wrong_code(uri))
     step.get_by_role("button", name="Verify").click()
     expect(step.get_by_role("alert")).to_contain_text("wrong")
     step.get_by_label("Authentication code").fill(oathtool_code(uri, steps_ahead=1))
