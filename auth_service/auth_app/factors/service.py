@@ -11,7 +11,6 @@ step finds the factor, its token or the account gone and opens nothing.
 
 import hashlib
 import uuid
-from collections.abc import Callable
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
@@ -94,12 +93,22 @@ class SecondFactors:
         return {"totp": bool(row and row.confirmed), "recovery_codes_left": left, "passkeys": 0}
 
     def methods(self, conn: Connection, user_id: uuid.UUID) -> list[str]:
-        """The second factors a login of this user must pass one of (empty: none is on)."""
+        """The second factors a login of this user must pass one of (empty: none is on).
+
+        Recovery codes belong to no factor in particular: they are offered
+        whenever some factor is on and codes are left (a passkey factor adds
+        its name here and keeps them).
+        """
         row = factor_store.find_totp(conn, user_id)
         methods = [TOTP] if row and row.confirmed else []
         if methods and factor_store.recovery_codes_left(conn, user_id):
             methods.append(RECOVERY_CODE)
         return methods
+
+    def _factor_on(self, conn: Connection, user_id: uuid.UUID) -> bool:
+        """Whether the user has some second factor on (what recovery codes need)."""
+        row = factor_store.find_totp(conn, user_id)
+        return bool(row and row.confirmed)
 
     # --- enrolment --------------------------------------------------------------
 
@@ -184,7 +193,8 @@ class SecondFactors:
         codes = recovery_codes.generate()
         with self._pool.connection() as conn, conn.transaction():
             lock_user(conn, user_id)
-            self._require_totp_on(conn, user_id)
+            if not self._factor_on(conn, user_id):
+                raise errors.totp_not_on()
             used = self._use_code(conn, user_id, code, kind, claims.session_id)
             if used:
                 factor_store.replace_recovery_codes(
@@ -359,6 +369,3 @@ def build_second_factors(
 ) -> SecondFactors:
     """The worker's ``SecondFactors``, its secrets sealed with ``settings.mfa_keys``."""
     return SecondFactors(settings, pool, revocations, sessions, throttle, SecretBox(settings.mfa_keys))
-
-
-SecondFactorCheck = Callable[[Connection, app_store.User], None]
