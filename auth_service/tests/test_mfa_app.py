@@ -5,6 +5,7 @@ that no longer opens the stored secrets.
 """
 
 import dataclasses
+import hashlib
 import logging
 import secrets
 import uuid
@@ -113,3 +114,30 @@ def test_a_key_that_cannot_open_the_secret_is_logged_and_answered_503(settings, 
         logging.getLogger("auth_app.factors.secret_box").removeHandler(lines)
         first.extensions["pool"].close()
         second.extensions["pool"].close()
+
+
+def test_after_a_key_rotation_a_secret_is_sealed_again_under_the_new_key_at_its_next_use(
+    settings, admin_user, database_url
+):
+    old = settings.mfa_keys
+    new = parse_keys(secrets.token_urlsafe(32))
+    first = create_app(settings, 2, background=False)
+    rotated = create_app(dataclasses.replace(settings, mfa_keys=new + old), 2, background=False)
+    try:
+        secret = _enable_totp(first.test_client(), admin_user)
+        client = rotated.test_client()
+        step = client.post("/auth/login", json={"username": admin_user, "password": PASSWORD}).get_json()
+        done = client.post(
+            "/auth/login/mfa", json={"mfa_token": step["mfa_token"], "code": _next_code(secret)}
+        )
+        assert done.status_code == 200, done.get_json()
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            blob = conn.execute(
+                "SELECT t.secret_encrypted FROM mfa_totp t JOIN users u ON u.id = t.user_id"
+                " WHERE u.username = %s",
+                (admin_user,),
+            ).fetchone()[0]
+        assert bytes(blob)[1:5] == hashlib.sha256(new[0]).digest()[:4]  # the new key's id
+    finally:
+        first.extensions["pool"].close()
+        rotated.extensions["pool"].close()

@@ -141,7 +141,7 @@ REFRESHES = _metric(
 )
 SESSIONS_ENDED = _metric(
     Counter, "sessions_ended", "Sessions ended, by reason (logout, logout_all, ended_by_user, "
-    "password_change, reuse, disable).", ("reason",),
+    "password_change, reuse, disable, mfa_enabled, mfa_reset).", ("reason",),
 )  # fmt: skip
 AUDIT_EVENTS = _metric(Counter, "audit_events", "Audit events recorded, by action and result.",
                        ("action", "result"))  # fmt: skip
