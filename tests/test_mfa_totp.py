@@ -256,3 +256,27 @@ def test_enrolment_bad_states(api, logged_in):
 def test_mfa_routes_need_a_token(api):
     assert_error(api.get("/auth/mfa"), 401, "missing_token")
     assert_error(api.post("/auth/mfa/totp", {"password": "x"}), 401, "missing_token")
+
+
+def test_wrong_codes_count_on_the_accounts_login_throttle(api, mfa_user):
+    """Wrong codes close the account like wrong passwords do: 429 with Retry-After, on either step.
+
+    Each failure past LOGIN_MAX_FAILURES doubles the pause, so the loop
+    meets a 429 whatever the machine's speed.
+    """
+    uri = mfa_user["otpauth_uri"]
+    credentials = {"username": mfa_user["username"], "password": mfa_user["password"]}
+    for _ in range(30):
+        login = api.post("/auth/login", credentials)
+        if login.status_code == 429:
+            break
+        wrong = api.post("/auth/login/mfa", {"mfa_token": login.json()["mfa_token"], "code": wrong_code(uri)})
+        if wrong.status_code == 429:
+            login = wrong
+            break
+        assert_error(wrong, 401, "invalid_mfa_code")
+    else:
+        pytest.fail("30 wrong codes never closed the account (429)")
+    body = assert_error(login, 429, "too_many_requests")
+    assert "account" in body["message"]
+    assert int(login.headers["Retry-After"]) >= 1
