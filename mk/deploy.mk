@@ -23,11 +23,12 @@ deploy-lint: $(DEPLOY_STAMP) ## validate the compose files against the Compose S
 		DOCKER_HOST=unix:///nonexistent/docker.sock docker stack config -c deploy/swarm/stack.yml -c deploy/swarm/eddsa.yml >/dev/null && \
 		echo "deploy/swarm/stack.yml (+ eddsa.yml): docker stack config accepts it"; \
 	else echo "docker CLI not installed: docker stack config not run (make compose-test installs docker.io)"; fi
-	@# The dev overlay's Secret comes from five uncommitted files: render it with
+	@# The dev overlay's Secret comes from six uncommitted files: render it with
 	@# throw-away ones, in a copy, so nothing is written into the work tree.
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	cp -r deploy/k8s "$$tmp/" && \
 	python3 -c 'import secrets; print(secrets.token_urlsafe(48), end="")' >"$$tmp/k8s/overlays/dev/secrets/jwt_secret" && \
+	python3 -c 'import secrets; print(secrets.token_urlsafe(32), end="")' >"$$tmp/k8s/overlays/dev/secrets/mfa_key" && \
 	for name in postgres_password postgres_migration_password redis_auth_password redis_api_password; do \
 		python3 -c 'import secrets; print(secrets.token_urlsafe(24), end="")' >"$$tmp/k8s/overlays/dev/secrets/$$name"; \
 	done && \

@@ -52,15 +52,23 @@ def render_template(text: str, values: dict[str, str]) -> str:
 
 
 def gateway_values(env: dict[str, str]) -> dict[str, str]:
-    """APP_UPSTREAM, APP_PREFIX and APP_ROLE, checked; raise ``StackError`` on a bad one."""
+    """APP_UPSTREAM, APP_PREFIX, APP_ROLE and APP_REQUIRE_MFA, checked; raise ``StackError`` on a bad one."""
     prefix, role = env["APP_PREFIX"], env["APP_ROLE"]
+    require_mfa = env.get("APP_REQUIRE_MFA", "").strip() or "0"
+    if require_mfa not in ("0", "1"):
+        raise StackError(f"APP_REQUIRE_MFA must be 0 or 1: {require_mfa!r}")
     if not APP_PREFIX_SHAPE.fullmatch(prefix) or prefix.startswith(RESERVED_PREFIXES):
         raise StackError(f"APP_PREFIX must look like /app/ and not be one of the stack's own: {prefix!r}")
     if not APP_ROLE_SHAPE.fullmatch(role):
         raise StackError(f"APP_ROLE must be a role name or empty: {role!r}")
     if not re.fullmatch(r"[A-Za-z0-9.:\[\]-]+:[0-9]+", env["APP_UPSTREAM"]):
         raise StackError(f"APP_UPSTREAM must be host:port: {env['APP_UPSTREAM']!r}")
-    return {"APP_UPSTREAM": env["APP_UPSTREAM"], "APP_PREFIX": prefix, "APP_ROLE": role}
+    return {
+        "APP_UPSTREAM": env["APP_UPSTREAM"],
+        "APP_PREFIX": prefix,
+        "APP_ROLE": role,
+        "APP_REQUIRE_MFA": require_mfa,
+    }
 
 
 def write_nginx_config(stack: StackSettings) -> Path:

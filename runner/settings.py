@@ -37,9 +37,13 @@ STORE_PASSWORDS = (
 )
 
 
+# Generated like them: the key that seals second-factor secrets (32 random bytes, base64url).
+GENERATED_SECRETS = (*STORE_PASSWORDS, "MFA_KEY")
+
+
 def fresh_store_passwords() -> dict[str, str]:
-    """A new random password for each data-store user."""
-    return {name: secrets.token_urlsafe(32) for name in STORE_PASSWORDS}
+    """A new random password for each data-store user, and a new MFA_KEY."""
+    return {name: secrets.token_urlsafe(32) for name in GENERATED_SECRETS}
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -72,7 +76,7 @@ def write_fresh_env_file(path: Path) -> None:
 
 
 def add_missing_passwords(path: Path) -> None:
-    """Append fresh data-store passwords an older ``.env`` lacks (set neither directly nor as ``*_FILE``)."""
+    """Append fresh data-store passwords and MFA_KEY an older ``.env`` lacks (neither set nor ``*_FILE``)."""
     present = {**read_env_file(path), **os.environ}
     missing = {
         name: value
@@ -89,7 +93,7 @@ def merged_environment(create_env_file: bool) -> dict[str, str]:
     """The process environment over ``.env`` (written first if asked and missing)."""
     if create_env_file and not ENV_FILE.exists():
         write_fresh_env_file(ENV_FILE)
-        print(f"wrote {ENV_FILE.name} with a fresh JWT_SECRET and data-store passwords")
+        print(f"wrote {ENV_FILE.name} with a fresh JWT_SECRET, MFA_KEY and data-store passwords")
     elif create_env_file:
         add_missing_passwords(ENV_FILE)
     # An empty variable counts as unset, as it does for the services.

@@ -50,6 +50,7 @@ NOT_FOR = {
         "POSTGRES_PASSWORD",
         "POSTGRES_MIGRATION_PASSWORD",
         "REDIS_AUTH_PASSWORD",
+        "MFA_KEY",
     ),
 }
 

@@ -52,6 +52,7 @@ def test_the_upstream_gets_the_callers_identity_and_not_the_token(api, member):
     assert headers["x-auth-session-id"] == member["session_id"]
     roles = sorted(filter(None, [gateway_role()]))
     assert headers.get("x-auth-roles", "") == ",".join(roles)
+    assert headers["x-auth-amr"] == "pwd"
     assert "authorization" not in headers
     assert response.headers["X-Request-ID"]
 
@@ -74,6 +75,7 @@ def test_client_sent_identity_headers_are_replaced(api, member):
         "x-auth-USERNAME": "root",
         "X-Auth-Roles": "admin",
         "x-auth-session-id": "s",
+        "X-Auth-Amr": "mfa,otp,pwd",
     }
     response = whoami(api, member["access_token"], forged)
     assert response.status_code == 200, response.text
@@ -82,6 +84,7 @@ def test_client_sent_identity_headers_are_replaced(api, member):
     assert headers["x-auth-username"] == member["username"]
     assert headers["x-auth-session-id"] == member["session_id"]
     assert headers.get("x-auth-roles", "") == gateway_role()
+    assert headers["x-auth-amr"] == "pwd"
 
 
 def test_duplicate_identity_headers_on_the_wire_are_all_dropped(base_url, member):

@@ -25,6 +25,7 @@ from referencing.jsonschema import DRAFT202012
 from tests.cookie_mode import explicit_cookies_only, refresh_cookie, same_origin
 from tests.helpers import TIMEOUT, assert_error, bearer, random_user
 from tests.mailbox import RESET_SUBJECT, VERIFY_SUBJECT, token_in, wait_for_mail
+from tests.totp_codes import oathtool_code, wrong_code
 
 DOCUMENT_URI = "urn:auth-stack:openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "options", "head")
@@ -499,6 +500,54 @@ def test_disable_user(api, spec, admin, logged_in):
     spec.check("post", path, done, 204)
     login = api.post("/auth/login", {"username": logged_in["username"], "password": logged_in["password"]})
     assert spec.check("post", "/auth/login", login, 401)["error"] == "invalid_credentials"
+
+
+@exercises(
+    "mfaStatus", "setupTotp", "confirmTotp", "loginMfa", "renewRecoveryCodes", "disableTotp", "resetUserMfa"
+)
+def test_second_factor_operations(api, spec, admin, logged_in):
+    token, user = logged_in["access_token"], logged_in
+    assert spec.check("get", "/auth/mfa", api.get("/auth/mfa", token=token), 200)["totp"] is False
+    early = api.post("/auth/mfa/totp/confirm", {"code": "123456"}, token=token)
+    pending = spec.check("post", "/auth/mfa/totp/confirm", early, 409)
+    assert pending["error"] == "totp_not_pending"
+    wrong = api.post("/auth/mfa/totp", {"password": "not-the-password"}, token=token)
+    assert "password" in spec.check("post", "/auth/mfa/totp", wrong, 422)["fields"]
+    spec.validate({"password": user["password"]}, "/components/schemas/TotpSetupRequest")
+    answer = api.post("/auth/mfa/totp", {"password": user["password"]}, token=token)
+    setup = spec.check("post", "/auth/mfa/totp", answer, 200)
+    code = {"code": oathtool_code(setup["otpauth_uri"])}
+    spec.validate(code, "/components/schemas/TotpCodeRequest")
+    confirm = api.post("/auth/mfa/totp/confirm", code, token=token)
+    codes = spec.check("post", "/auth/mfa/totp/confirm", confirm, 200)["recovery_codes"]
+    again = api.post("/auth/mfa/totp", {"password": user["password"]}, token=token)
+    assert spec.check("post", "/auth/mfa/totp", again, 409)["error"] == "totp_already_enabled"
+    credentials = {"username": user["username"], "password": user["password"]}
+    challenge = spec.check("post", "/auth/login", api.post("/auth/login", credentials), 200)
+    step = {"mfa_token": challenge["mfa_token"], "code": oathtool_code(setup["otpauth_uri"], steps_ahead=1)}
+    spec.validate(step, "/components/schemas/MfaLoginRequest")
+    wrong = {**step, "code": wrong_code(setup["otpauth_uri"])}
+    rejected = spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", wrong), 401)
+    assert rejected["error"] == "invalid_mfa_code"
+    tokens = spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", step), 200)
+    used = spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", step), 401)
+    assert used["error"] == "invalid_mfa_token"
+    me = spec.check("get", "/api/v1/me", api.me(tokens["access_token"]), 200)
+    assert me["amr"] == ["mfa", "otp", "pwd"]
+    renewed = api.post("/auth/mfa/recovery-codes", {"code": codes[0]}, token=token)
+    codes = spec.check("post", "/auth/mfa/recovery-codes", renewed, 200)["recovery_codes"]
+    off = {"password": user["password"], "code": codes[0]}
+    spec.validate(off, "/components/schemas/TotpDisableRequest")
+    spec.check("delete", "/auth/mfa/totp", _call(api, "delete", "/auth/mfa/totp", token, json=off), 204)
+    gone = _call(api, "delete", "/auth/mfa/totp", token, json=off)
+    assert spec.check("delete", "/auth/mfa/totp", gone, 409)["error"] == "totp_not_enabled"
+    path = "/auth/users/{username}/mfa"
+    normal = _call(api, "delete", concrete(path, username=user["username"]), token)
+    assert spec.check("delete", path, normal, 403)["error"] == "forbidden"
+    unknown = _call(api, "delete", concrete(path), admin["access_token"])
+    assert spec.check("delete", path, unknown, 404)["error"] == "not_found"
+    done = _call(api, "delete", concrete(path, username=user["username"]), admin["access_token"])
+    spec.check("delete", path, done, 204)
 
 
 @exercises("me")

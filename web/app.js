@@ -7,7 +7,7 @@
 const COOKIE_MODE = { "X-Auth-Mode": "cookie" };
 const SESSION_ENDED = "Your session has ended; log in again.";
 
-const state = { accessToken: null, refreshing: null, linkToken: null };
+const state = { accessToken: null, refreshing: null, linkToken: null, mfaToken: null };
 
 /** A failed call: the API's JSON error (status 0 when the server can't be reached). */
 class ApiError extends Error {
@@ -108,6 +108,7 @@ function notify(text) {
 
 function showSignedOut(message = "") {
   state.accessToken = null;
+  showLoginStep();
   $("#signed-in").hidden = true;
   $("#signed-out").hidden = false;
   notify(message);
@@ -117,7 +118,12 @@ async function showSignedIn() {
   $("#signed-out").hidden = true;
   $("#signed-in").hidden = false;
   // Each part shows its own failure, like its buttons do.
-  await Promise.all([act($("#whoami-button"), whoAmI), act($("#sessions-button"), listSessions)]);
+  await Promise.all([
+    act($("#whoami-button"), whoAmI),
+    act($("#sessions-button"), listSessions),
+    act($("#mfa-status"), showMfaStatus),
+    act($("#activity-button"), listActivity),
+  ]);
 }
 
 async function whoAmI() {
@@ -125,10 +131,71 @@ async function whoAmI() {
   for (const cell of document.querySelectorAll("#whoami [data-field]")) {
     const value = me[cell.dataset.field];
     if (cell.dataset.field === "expires_at") cell.textContent = new Date(value * 1000).toLocaleString();
+    else if (cell.dataset.field === "email_verified") cell.textContent = value ? "verified" : "not verified yet";
     else cell.textContent = Array.isArray(value) ? value.join(", ") || "none" : String(value);
   }
   $("#password-username").value = me.username;
   $("#admin").hidden = !me.roles.includes("admin");
+  $("#resend-button").hidden = me.email_verified;
+}
+
+async function resendVerification() {
+  const answer = await authed("POST", "/auth/email/verify/resend");
+  notify(answer.message);
+}
+
+/** "Firefox on Linux" from a user-agent string; the raw string when nothing is recognised. */
+function device(userAgent) {
+  if (!userAgent) return "unknown device";
+  const browsers = [
+    [/Edg\//, "Edge"],
+    [/OPR\//, "Opera"],
+    [/Firefox\//, "Firefox"],
+    [/Chrom(e|ium)\//, "Chrome"],
+    [/Safari\//, "Safari"],
+    [/curl\//, "curl"],
+    [/python-requests\//, "Python requests"],
+  ];
+  const systems = [
+    [/Android/, "Android"],
+    [/iPhone|iPad|iPod/, "iOS"],
+    [/Windows/, "Windows"],
+    [/Mac OS X|Macintosh/, "macOS"],
+    [/CrOS/, "ChromeOS"],
+    [/Linux/, "Linux"],
+  ];
+  const find = (list) => (list.find(([pattern]) => pattern.test(userAgent)) || [])[1];
+  const browser = find(browsers);
+  const system = find(systems);
+  if (browser && system) return `${browser} on ${system}`;
+  return browser || system || userAgent;
+}
+
+const ACTIVITY = {
+  authn_login_success: "Signed in",
+  authn_login_fail: "Failed sign-in",
+  authn_login_lock: "Sign-in paused after failures",
+  authn_password_change: "Password change",
+  authn_token_reuse: "A used refresh token came back",
+  session_created: "Session opened",
+  session_revoked: "Sessions ended",
+  mfa_enabled: "Two-factor authentication turned on",
+  mfa_disabled: "Two-factor authentication turned off",
+  mfa_failed: "Wrong two-factor code",
+  mfa_recovery_code_used: "Recovery code used",
+  mfa_recovery_codes_renewed: "New recovery codes",
+  mfa_reset_by_admin: "Second factors removed by an admin",
+};
+
+async function listActivity() {
+  const { events } = await authed("GET", "/auth/events?limit=20");
+  const items = events.map((event) => {
+    const item = document.createElement("li");
+    const failed = event.result === "failure" ? " (failed)" : "";
+    item.textContent = `${when(event.time)} · ${ACTIVITY[event.action] || event.action}${failed} · ${device(event.user_agent)}${event.client_ip ? ` · ${event.client_ip}` : ""}`;
+    return item;
+  });
+  $("#activity").replaceChildren(...items);
 }
 
 function when(iso) {
@@ -141,7 +208,7 @@ async function listSessions() {
     const item = document.createElement("li");
     const about = document.createElement("span");
     about.className = "about";
-    about.textContent = `${session.user_agent || "unknown client"} · ${session.ip} · since ${when(session.created_at)} · last used ${when(session.last_used_at)}`;
+    about.textContent = `${device(session.user_agent)} · ${session.ip} · since ${when(session.created_at)} · last used ${when(session.last_used_at)}`;
     about.title = session.user_agent;
     if (session.current) {
       const mark = document.createElement("strong");
@@ -167,9 +234,126 @@ async function logIn(values) {
     headers: COOKIE_MODE,
     body: { username: values.username, password: values.password },
   });
+  if (tokens.mfa_required) {
+    showSecondStep(tokens.mfa_token);
+    return;
+  }
   state.accessToken = tokens.access_token;
   notify("");
   await showSignedIn();
+}
+
+// --- the second step of a login -----------------------------------------------------------------
+
+function showSecondStep(mfaToken) {
+  state.mfaToken = mfaToken;
+  useRecoveryCode(false);
+  $("#login-form").hidden = true;
+  $("#mfa-form").hidden = false;
+  $("#mfa-code").focus();
+  notify("Enter the code from your authenticator app.");
+}
+
+function showLoginStep() {
+  state.mfaToken = null;
+  $("#mfa-form").hidden = true;
+  $("#login-form").hidden = false;
+}
+
+function useRecoveryCode(recovery) {
+  $("#mfa-code-label").textContent = recovery ? "Recovery code" : "Authentication code";
+  $("#mfa-hint").textContent = recovery
+    ? "One of the codes you kept when you turned two-factor authentication on."
+    : "The 6 digits your authenticator app shows.";
+  $("#mfa-code").inputMode = recovery ? "text" : "numeric";
+  $("#mfa-recovery-button").hidden = recovery;
+}
+
+async function secondStep(values) {
+  let tokens;
+  try {
+    tokens = await call("POST", "/auth/login/mfa", {
+      headers: COOKIE_MODE,
+      body: { mfa_token: state.mfaToken, code: values.code.replace(/\s/g, "") },
+    });
+  } catch (error) {
+    if (error.code === "invalid_mfa_token") {
+      showSignedOut("That sign-in has expired; log in again.");
+      return;
+    }
+    throw error;
+  } finally {
+    $("#mfa-code").value = "";
+  }
+  state.accessToken = tokens.access_token;
+  showLoginStep();
+  notify("");
+  await showSignedIn();
+}
+
+// --- two-factor settings ------------------------------------------------------------------------
+
+async function showMfaStatus() {
+  const status = await authed("GET", "/auth/mfa");
+  $("#mfa-status").textContent = status.totp
+    ? `On: an authenticator app. Recovery codes left: ${status.recovery_codes_left}.`
+    : "Off: your password alone signs you in.";
+  $("#totp-setup-form").hidden = status.totp;
+  $("#totp-disable-form").hidden = !status.totp;
+  if (status.totp) $("#totp-pending").hidden = true;
+}
+
+/** The server's QR code (SVG markup) as a node: parsed as SVG, never as HTML; no script runs. */
+function svgNode(markup) {
+  const parsed = new DOMParser().parseFromString(markup, "image/svg+xml");
+  const svg = parsed.documentElement;
+  if (svg.nodeName !== "svg") throw new Error("The QR code could not be shown; type the secret instead.");
+  return document.importNode(svg, true);
+}
+
+async function setUpTotp(values) {
+  const setup = await authed("POST", "/auth/mfa/totp", { body: { password: values.password } });
+  $("#totp-secret").textContent = setup.secret;
+  $("#totp-pending").hidden = false;
+  $("#recovery-codes-box").hidden = true;
+  $("#totp-qr").replaceChildren(svgNode(setup.qr_svg));
+  $("#totp-confirm-code").focus();
+}
+
+async function confirmTotp(values) {
+  const { recovery_codes: codes } = await authed("POST", "/auth/mfa/totp/confirm", {
+    body: { code: values.code.replace(/\s/g, "") },
+  });
+  $("#totp-confirm-code").value = "";
+  $("#totp-pending").hidden = true;
+  $("#totp-qr").replaceChildren();
+  $("#totp-secret").textContent = "";
+  const items = codes.map((code) => {
+    const item = document.createElement("li");
+    item.textContent = code;
+    return item;
+  });
+  $("#recovery-codes").replaceChildren(...items);
+  $("#recovery-codes-box").hidden = false;
+  notify("Two-factor authentication is on; your other sessions have ended.");
+  await Promise.all([showMfaStatus(), listSessions()]);
+}
+
+async function copyRecoveryCodes() {
+  const codes = [...document.querySelectorAll("#recovery-codes li")].map((item) => item.textContent);
+  await navigator.clipboard.writeText(codes.join("\n"));
+  notify("Recovery codes copied.");
+}
+
+async function turnOffTotp(values) {
+  await authed("DELETE", "/auth/mfa/totp", {
+    body: { password: values.password, code: values.code.replace(/\s/g, "") },
+  });
+  $("#totp-disable-code").value = "";
+  $("#recovery-codes-box").hidden = true;
+  $("#recovery-codes").replaceChildren();
+  notify("Two-factor authentication is off.");
+  await showMfaStatus();
 }
 
 async function signUp(values) {
@@ -290,6 +474,17 @@ async function start() {
   onSubmit($("#admin-form"), administer);
   onSubmit($("#forgot-form"), forgotPassword);
   onSubmit($("#reset-form"), resetPassword);
+  onSubmit($("#mfa-form"), secondStep);
+  onSubmit($("#totp-setup-form"), setUpTotp);
+  onSubmit($("#totp-confirm-form"), confirmTotp);
+  onSubmit($("#totp-disable-form"), turnOffTotp);
+  $("#mfa-recovery-button").addEventListener("click", () => {
+    useRecoveryCode(true);
+    $("#mfa-code").focus();
+  });
+  onClick("#copy-codes-button", copyRecoveryCodes);
+  onClick("#resend-button", resendVerification);
+  onClick("#activity-button", listActivity);
   onClick("#whoami-button", whoAmI);
   onClick("#sessions-button", listSessions);
   onClick("#logout-button", logOut);

@@ -5,8 +5,8 @@ object) costs more than authenticating the token does (bench/PERFORMANCE.md).
 Views declared with ``@require_token(..., thin=True)`` take only their
 claims and return a dict, so a ``GET`` of their fixed path needs none of
 it: this WSGI layer looks the path up in a dict, authenticates with the
-same ``Authenticator.authenticate_header`` and the same ``RolePolicy`` as
-the Flask decorator, calls the view and serialises its dict with orjson.
+same ``Authenticator.authenticate_header`` and the same ``RolePolicy`` (and
+second-factor rule) as the Flask decorator, calls the view and serialises its dict with orjson.
 Errors get the same JSON as Flask's handlers (``authcore.errors``). Every
 other request (another method, a path with variables, an unknown path)
 goes to Flask unchanged.
@@ -21,7 +21,7 @@ import orjson
 import redis
 from flask import Flask
 
-from authcore.bearer import Authenticator, RolePolicy
+from authcore.bearer import Authenticator, RolePolicy, require_second_factor
 from authcore.errors import ApiError, dependency_down, dependency_refused, error_response
 
 log = logging.getLogger(__name__)
@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ThinRoute:
-    """One route the dispatcher answers: its view and the roles it needs."""
+    """One route the dispatcher answers: its view, the roles it needs, whether it needs a second factor."""
 
     view: Callable
     policy: RolePolicy
+    mfa: bool = False
 
 
 def thin_routes(app: Flask) -> dict[str, ThinRoute]:
@@ -42,7 +43,7 @@ def thin_routes(app: Flask) -> dict[str, ThinRoute]:
         wrapper = app.view_functions[rule.endpoint]
         view = getattr(wrapper, "thin_view", None)
         if view is not None and "GET" in (rule.methods or ()) and not rule.arguments:
-            routes[rule.rule] = ThinRoute(view, wrapper.role_policy)
+            routes[rule.rule] = ThinRoute(view, wrapper.role_policy, wrapper.requires_mfa)
     return routes
 
 
@@ -76,6 +77,8 @@ class ThinDispatch:
         try:
             claims = self._authenticator.authenticate_header(environ.get("HTTP_AUTHORIZATION"))
             route.policy.check(claims)
+            if route.mfa:
+                require_second_factor(claims)
             result = route.view(claims)
         except ApiError as error:
             return error_response(error)(environ, start_response)

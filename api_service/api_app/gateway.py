@@ -16,7 +16,7 @@ import logging
 
 import redis
 
-from authcore.bearer import Authenticator
+from authcore.bearer import Authenticator, require_second_factor
 from authcore.errors import (
     ApiError,
     Forbidden,
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 VERIFY_PATH = "/_gateway/verify"
 # Set by nginx on the subrequest from APP_ROLE; absent when no role is needed.
 REQUIRED_ROLE_ENVIRON = "HTTP_X_REQUIRED_ROLE"
+# Set by nginx on the subrequest from APP_REQUIRE_MFA: "1" demands a token with a second factor.
+REQUIRE_MFA_ENVIRON = "HTTP_X_REQUIRE_MFA"
 # Identity headers are the gateway's to set. nginx replaces the known ones
 # on the way to the upstream but can't remove unknown names, so any that a
 # client sent is refused here.
@@ -50,6 +52,7 @@ def identity_headers(claims) -> list[tuple[str, str]]:
         ("X-Auth-Username", claims.username),
         ("X-Auth-Roles", ",".join(sorted(claims.roles))),
         ("X-Auth-Session-Id", claims.session_id),
+        ("X-Auth-Amr", ",".join(claims.amr)),
     ]
 
 
@@ -70,6 +73,8 @@ class GatewayVerify:
             role = environ.get(REQUIRED_ROLE_ENVIRON)
             if role and role not in claims.roles:
                 raise Forbidden()
+            if environ.get(REQUIRE_MFA_ENVIRON) == "1":
+                require_second_factor(claims)
         except ApiError as error:
             return refusal(error)(environ, start_response)
         except redis.exceptions.NoPermissionError as exc:

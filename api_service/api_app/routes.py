@@ -19,6 +19,7 @@ def me(claims: AccessClaims) -> dict:
         "username": claims.username,
         "roles": list(claims.roles),
         "email_verified": claims.email_verified,
+        "amr": list(claims.amr),
         "session_id": claims.session_id,
         "expires_at": claims.expires_at,
     }

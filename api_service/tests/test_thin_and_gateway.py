@@ -29,13 +29,14 @@ def app(settings):
     return create_app(settings)
 
 
-def bearer_for(settings, *roles):
+def bearer_for(settings, *roles, amr=("pwd",)):
     token, claims = issue_access_token(
         settings.tokens,
         user_id="u-" + secrets.token_hex(4),
         username="alice",
         session_id=secrets.token_hex(8),
         roles=list(roles),
+        amr=amr,
     )
     return {"Authorization": f"Bearer {token}"}, claims
 
@@ -99,6 +100,25 @@ def test_the_verify_step_answers_the_identity(app, settings):
     assert response.headers["X-Auth-Username"] == "alice"
     assert response.headers["X-Auth-Roles"] == "alpha,zeta"
     assert response.headers["X-Auth-Session-Id"] == claims.session_id
+    assert response.headers["X-Auth-Amr"] == "pwd"
+
+
+def test_the_verify_step_demands_a_second_factor_when_asked(app, settings):
+    client = app.test_client()
+    password_only, _ = bearer_for(settings)
+    refused = client.get("/_gateway/verify", headers={**password_only, "X-Require-Mfa": "1"})
+    assert refused.status_code == 403
+    assert refused.headers["X-Auth-Error"] == "mfa_required"
+    assert client.get("/_gateway/verify", headers={**password_only, "X-Require-Mfa": "0"}).status_code == 200
+    with_code, _ = bearer_for(settings, amr=("mfa", "otp", "pwd"))
+    allowed = client.get("/_gateway/verify", headers={**with_code, "X-Require-Mfa": "1"})
+    assert allowed.status_code == 200
+    assert allowed.headers["X-Auth-Amr"] == "mfa,otp,pwd"
+
+
+def test_me_shows_amr(app, settings):
+    headers, _ = bearer_for(settings, amr=("mfa", "otp", "pwd"))
+    assert app.test_client().get("/api/v1/me", headers=headers).get_json()["amr"] == ["mfa", "otp", "pwd"]
 
 
 def test_the_verify_step_checks_the_required_role(app, settings):

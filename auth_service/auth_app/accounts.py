@@ -4,8 +4,10 @@ Everything that ends sessions or revokes tokens goes through
 ``auth_app.revoking``, which keeps Postgres and the revocation list in step.
 """
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
@@ -24,6 +26,9 @@ from authcore.errors import Conflict, InvalidCredentials, NotFound, TooManyReque
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims
 
+if TYPE_CHECKING:
+    from auth_app.factors.service import SecondFactors
+
 
 class Accounts:
     """Account operations of one auth_service worker."""
@@ -36,6 +41,7 @@ class Accounts:
         sessions: Sessions,
         throttle: LoginThrottle,
         mail_limits: MailRequestLimits | None = None,
+        second_factors: "SecondFactors | None" = None,
     ):
         self._settings = settings
         self._mail_limits = mail_limits
@@ -43,6 +49,7 @@ class Accounts:
         self._revocations = revocations
         self._sessions = sessions
         self._throttle = throttle
+        self._second_factors = second_factors
 
     def signup(self, username: str, email: str, password: str) -> store.User:
         """Create a user from validated fields; 409 if the name or email is taken.
@@ -122,6 +129,13 @@ class Accounts:
             audit.login_failed(self._pool, user, password_ok)
             raise InvalidCredentials()
         account_mail.refuse_unverified(self._settings.mail, user.email_verified)
+        if self._second_factors is not None:
+            # The second step must find the hash it follows: bring it to the
+            # current cost first. The throttle's count stays until that step passes.
+            user = self._rehash_if_cost_changed(user, password)
+            step = self._second_factors.start_login(user, throttle_key)
+            if step is not None:
+                return step
         # Opening the session reads the user again under a lock: a disable or
         # password change that landed while bcrypt ran refuses this login.
         try:
@@ -139,20 +153,23 @@ class Accounts:
         self._rehash_if_cost_changed(user, password)
         return response
 
-    def _rehash_if_cost_changed(self, user: store.User, password: str) -> None:
+    def _rehash_if_cost_changed(self, user: store.User, password: str) -> store.User:
         """After a change of BCRYPT_ROUNDS, bring a stored hash to the new cost at its next login.
 
         Otherwise known accounts would take measurably longer (or shorter)
-        than unknown ones, whose dummy hash has the current cost.
+        than unknown ones, whose dummy hash has the current cost. Returns
+        the user with the hash now stored.
         """
         if hash_cost(user.password_hash) == self._settings.bcrypt_rounds:
-            return
+            return user
         try:
             new_hash = hash_password(password, self._settings.bcrypt_rounds)
         except TooManyRequests:
-            return  # busy now: a later login rehashes
+            return user  # busy now: a later login rehashes
         with self._pool.connection() as conn:
-            store.replace_password_hash(conn, user.id, old=user.password_hash, new=new_hash)
+            if store.replace_password_hash(conn, user.id, old=user.password_hash, new=new_hash):
+                return dataclasses.replace(user, password_hash=new_hash)
+        return user
 
     def _refuse_if_throttled(self, throttle_key: str) -> None:
         wait = self._throttle.retry_after(throttle_key)

@@ -11,6 +11,8 @@ from auth_app.audit.routes import bp as audit_bp
 from auth_app.db import open_pool
 from auth_app.email_routes import bp as mail_bp
 from auth_app.email_verification import EmailVerification
+from auth_app.factors.routes import bp as factors_bp
+from auth_app.factors.service import build_second_factors
 from auth_app.housekeeping import start_housekeeping
 from auth_app.mail.limits import MailRequestLimits
 from auth_app.mail.outbox import start_outbox_sender
@@ -46,14 +48,18 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     pool = open_pool(settings.database_url, max_size=pool_size)
     redis_client = make_redis(settings.redis_url, settings.redis_password)
     revocations = RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway)
-    sessions = Sessions(settings.tokens, pool, revocations, settings.session_max_lifetime)
+    sessions = Sessions(
+        settings.tokens, pool, revocations, settings.session_max_lifetime, settings.mfa_required_roles
+    )
     mail_limits = MailRequestLimits(redis_client)
     throttle = LoginThrottle(redis_client, settings.login_max_failures)
+    second_factors = build_second_factors(settings, pool, revocations, sessions, throttle)
     app.extensions.update(
         pool=pool,
         redis=redis_client,
         sessions=sessions,
-        accounts=Accounts(settings, pool, revocations, sessions, throttle, mail_limits),
+        accounts=Accounts(settings, pool, revocations, sessions, throttle, mail_limits, second_factors),
+        second_factors=second_factors,
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
     )
     app.extensions.update(
@@ -65,6 +71,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     app.register_blueprint(audit_bp)
     app.register_blueprint(mail_bp)
     key_set.init_app(app, settings.tokens)
+    app.register_blueprint(factors_bp)
     audit.init_app(app)
     if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)

@@ -1,4 +1,4 @@
-"""Keeping the tables small: dead refresh tokens, old sessions and audit events, long-unused devices.
+"""Keeping the tables small: dead refresh tokens and second steps, old sessions and events, unused devices.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -12,6 +12,7 @@ from psycopg_pool import ConnectionPool
 
 from auth_app import store
 from auth_app.audit import store as audit_store
+from auth_app.factors import store as factor_store
 from auth_app.mail import store as mail_store
 from auth_app.sessions import DEFAULT_MAX_LIFETIME
 
@@ -27,17 +28,25 @@ FORGET_DEVICES_AFTER_DAYS = 180
 
 def prune_once(
     pool: ConnectionPool, audit_retention_days: int = 365, session_max_lifetime: int = DEFAULT_MAX_LIFETIME
-) -> tuple[int, int, int, int]:
-    """Run one pruning pass; (refresh tokens, sessions, audit events, known devices) deleted.
+) -> tuple[int, int, int, int, int]:
+    """Run one pruning pass; (refresh tokens, sessions, audit events, second steps, known devices) deleted.
 
     Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS);
     rotated refresh tokens as long as their session may still be refreshed
-    (``session_max_lifetime``, SESSION_MAX_LIFETIME).
+    (``session_max_lifetime``, SESSION_MAX_LIFETIME); a pending second login
+    step goes once it is used or expired.
     """
     with pool.connection() as conn:
         tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS, session_max_lifetime)
         events = audit_store.prune_events(conn, audit_retention_days)
-        return tokens, sessions, events, mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
+        steps = factor_store.prune_login_steps(conn)
+        return (
+            tokens,
+            sessions,
+            events,
+            steps,
+            mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS),
+        )
 
 
 def start_housekeeping(
@@ -51,7 +60,8 @@ def start_housekeeping(
             try:
                 pruned = prune_once(pool, audit_retention_days, session_max_lifetime)
                 log.info(
-                    "pruned %d dead refresh tokens, %d old sessions, %d old audit events, %d unused devices",
+                    "pruned %d dead refresh tokens, %d old sessions, %d old audit events,"
+                    " %d finished second steps, %d unused devices",
                     *pruned,
                 )
             except Exception as exc:  # Postgres down: try again next round

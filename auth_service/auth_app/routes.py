@@ -57,6 +57,8 @@ def login():
     fields = require_strings(read_json_object(request), ("username", "password"))
     with counted_login():
         tokens = _accounts().login(fields["username"], fields["password"], client_info())
+    if "mfa_required" in tokens:  # no tokens yet: the second step (POST /auth/login/mfa) gives them
+        return json_response(tokens)
     return browser_cookies.token_response(tokens, request) if cookie_mode else json_response(tokens)
 
 

@@ -9,8 +9,10 @@ with the same token is indistinguishable from a thief racing its owner.
 """
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from auth_app import audit, store
@@ -24,6 +26,8 @@ from authcore.tokens import AccessClaims, issue_access_token
 
 MAX_USER_AGENT_CHARS = 256
 DEFAULT_MAX_LIFETIME = 30 * 24 * 3600  # SESSION_MAX_LIFETIME
+# RFC 8176: signed in with a password alone.
+AMR_PASSWORD = ("pwd",)
 
 
 @dataclass(frozen=True)
@@ -56,19 +60,29 @@ class Sessions:
         pool: ConnectionPool,
         revocations: RevocationList,
         max_lifetime: int = DEFAULT_MAX_LIFETIME,
+        mfa_required_roles: frozenset[str] = frozenset(),
     ):
         self._tokens = tokens
         self._max_lifetime = max_lifetime
         self._pool = pool
         self._revocations = revocations
+        self._mfa_required_roles = mfa_required_roles
 
-    def open(self, checked: store.User, client: ClientInfo) -> dict:
+    def open(
+        self,
+        checked: store.User,
+        client: ClientInfo,
+        amr: tuple[str, ...] = AMR_PASSWORD,
+        second_factor: Callable[[Connection, store.User], None] | None = None,
+    ) -> dict:
         """Start a session for a user whose password was just checked; the token response.
 
         The user's row is locked and read again first: if the user was
         disabled or the password changed while bcrypt ran, the login is
         refused with the same 401, and the token carries the roles of this
-        read, never of the one before bcrypt.
+        read, never of the one before bcrypt. ``second_factor`` (the second
+        login step) runs next, under that lock and in this transaction: it
+        raises to open nothing, and what it consumed is then rolled back.
         """
         session_id = uuid.uuid4()
         refresh_token, refresh_hash = new_refresh_token()
@@ -79,6 +93,8 @@ class Sessions:
                 raise InvalidCredentials()
             if user.password_hash != checked.password_hash:
                 raise CredentialsChanged(user)
+            if second_factor is not None:
+                second_factor(conn, user)
             store.insert_session(
                 conn,
                 session_id,
@@ -87,10 +103,11 @@ class Sessions:
                 refresh_ttl,
                 client.short_user_agent,
                 client.ip,
+                amr,
             )
             audit.login_succeeded(conn, user.id, session_id)
             issued_ms = store.token_issue_time_ms(conn, user.id)
-        return self._token_response(user, session_id, refresh_token, issued_ms, refresh_ttl)
+        return self._token_response(user, session_id, refresh_token, issued_ms, amr, refresh_ttl)
 
     def refresh(self, presented: str, client: ClientInfo) -> dict:
         """Rotate a refresh token: a new pair, the old token dead; reuse ends the session."""
@@ -104,9 +121,9 @@ class Sessions:
                 session_id = store.use_refresh_token(conn, token_hash)
                 issued = self._rotate(conn, session_id, new_hash, client) if session_id else None
             if issued is not None:
-                user, issued_ms, expires_in = issued
+                user, issued_ms, amr, expires_in = issued
                 metrics.REFRESHES.labels(result="rotated").inc()
-                return self._token_response(user, session_id, refresh_token, issued_ms, expires_in)
+                return self._token_response(user, session_id, refresh_token, issued_ms, amr, expires_in)
             reused = False
             if session_id is None:
                 with conn.transaction():
@@ -116,8 +133,8 @@ class Sessions:
 
     def _rotate(
         self, conn, session_id: uuid.UUID, new_hash: bytes, client: ClientInfo
-    ) -> tuple[store.User, int, int] | None:
-        """In the refresh transaction: the user, issue time and refresh lifetime; None if it may not go on.
+    ) -> tuple[store.User, int, tuple[str, ...], int] | None:
+        """In the refresh transaction: the user, issue time, amr and refresh lifetime, or None to stop.
 
         The user's row first (FOR SHARE, like a login), then the session's:
         revokers lock in the same order, so they never deadlock with us. A
@@ -139,7 +156,8 @@ class Sessions:
             self._max_lifetime,
         )
         store.delete_stale_refresh_tokens(conn, session_id)
-        return user, store.token_issue_time_ms(conn, user.id), expires_in
+        # The session's amr, not a new one: a refresh proves no factor again.
+        return user, store.token_issue_time_ms(conn, user.id), store.session_amr(conn, session_id), expires_in
 
     def _token_response(
         self,
@@ -147,15 +165,21 @@ class Sessions:
         session_id: uuid.UUID,
         refresh_token: str,
         issued_ms: int,
+        amr: tuple[str, ...],
         refresh_expires_in: int,
     ) -> dict:
         metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
+        roles = user.roles
+        if "mfa" not in amr:
+            # MFA_REQUIRED_ROLES: a session that passed no second factor has none of these powers.
+            roles = [role for role in roles if role not in self._mfa_required_roles]
         access_token, _ = issue_access_token(
             self._tokens,
             user_id=str(user.id),
             username=user.username,
             session_id=str(session_id),
-            roles=user.roles,
+            roles=roles,
+            amr=amr,
             # The middle of the millisecond the database chose: the token's
             # iat (rounded down to milliseconds) is then exactly that one.
             now=(issued_ms + 0.5) / 1000,

@@ -6,8 +6,10 @@ from dataclasses import dataclass, field
 
 from psycopg.conninfo import make_conninfo
 
+from auth_app.factors.secret_box import read_mfa_keys
 from auth_app.mail.settings import MailSettings, load_mail_settings
-from authcore.settings import TokenSettings, read, read_str, read_token_settings
+from auth_app.validation import ROLE
+from authcore.settings import SettingsError, TokenSettings, read, read_str, read_token_settings
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Settings:
     password_queue_deadline: float = 2.0
     session_max_lifetime: int = 30 * 24 * 3600
     redis_password: str | None = field(default=None, repr=False)
+    # AES-GCM keys of second-factor secrets (MFA_KEY): the first seals, all open.
+    mfa_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # Roles a token carries only if its session passed a second factor.
+    mfa_required_roles: frozenset[str] = frozenset()
 
 
 def database_conninfo(
@@ -65,4 +71,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # A session ends this long after its login, however often it is refreshed.
         session_max_lifetime=read(env, "SESSION_MAX_LIFETIME"),
         mail=load_mail_settings(env),
+        mfa_keys=read_mfa_keys(env),
+        mfa_required_roles=read_role_list(env, "MFA_REQUIRED_ROLES"),
     )
+
+
+def read_role_list(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """A comma-separated list of role names (empty: none)."""
+    roles = frozenset(part.strip() for part in read(env, name).split(",") if part.strip())
+    bad = sorted(role for role in roles if not ROLE.fullmatch(role))
+    if bad:
+        raise SettingsError(f"{name} must list role names of 1-32 characters of a-z 0-9 _ -")
+    return roles

@@ -69,12 +69,16 @@ def insert_session(
     refresh_ttl: int,
     user_agent: str,
     ip: str,
+    amr: tuple[str, ...] = ("pwd",),
 ) -> None:
-    """Create a session with its first refresh token (call inside a transaction)."""
+    """Create a session with its first refresh token (call inside a transaction).
+
+    ``amr`` says how the user signed in (RFC 8176); every token of the session carries it.
+    """
     conn.execute(
-        "INSERT INTO sessions (id, user_id, expires_at, user_agent, ip)"
-        " VALUES (%s, %s, now() + make_interval(secs => %s), %s, %s)",
-        (session_id, user_id, refresh_ttl, user_agent, ip),
+        "INSERT INTO sessions (id, user_id, expires_at, user_agent, ip, amr)"
+        " VALUES (%s, %s, now() + make_interval(secs => %s), %s, %s, %s)",
+        (session_id, user_id, refresh_ttl, user_agent, ip, sorted(set(amr))),
     )
     conn.execute(
         "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
@@ -159,6 +163,12 @@ def lock_active_session(conn: Connection, session_id: uuid.UUID, max_lifetime: i
         (session_id, max_lifetime),
     ).fetchone()
     return row is not None
+
+
+def session_amr(conn: Connection, session_id: uuid.UUID) -> tuple[str, ...]:
+    """How the session was signed in (sorted RFC 8176 values)."""
+    row = conn.execute("SELECT amr FROM sessions WHERE id = %s", (session_id,)).fetchone()
+    return tuple(sorted(row[0])) if row else ()
 
 
 def rotate_refresh_token(

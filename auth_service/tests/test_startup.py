@@ -36,6 +36,15 @@ def start(env: dict) -> subprocess.CompletedProcess:
             {"JWT_SECRET": secrets.token_urlsafe(40), "BCRYPT_ROUNDS": "3"},
             "BCRYPT_ROUNDS must be between 4 and 16",
         ),
+        ({"JWT_SECRET": secrets.token_urlsafe(40)}, "MFA_KEY is required"),
+        (
+            {"JWT_SECRET": secrets.token_urlsafe(40), "MFA_KEY": secrets.token_urlsafe(16)},
+            "MFA_KEY keys must be 32 bytes",
+        ),
+        (
+            {"JWT_SECRET": secrets.token_urlsafe(40), "MFA_KEY_FILE": "/nonexistent/mfa_key"},
+            "MFA_KEY_FILE names a file that can't be read",
+        ),
     ],
 )
 def test_bad_settings_stop_the_service(env, reason):
@@ -50,7 +59,11 @@ def test_bad_settings_stop_the_service(env, reason):
 
 def test_an_unreachable_database_stops_the_service():
     result = start(
-        {"JWT_SECRET": secrets.token_urlsafe(40), "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"}
+        {
+            "JWT_SECRET": secrets.token_urlsafe(40),
+            "MFA_KEY": secrets.token_urlsafe(32),
+            "DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db",
+        }
     )
     assert result.returncode == 1
     assert "refusing to start: cannot reach the database at DATABASE_URL" in result.stderr

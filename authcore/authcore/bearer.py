@@ -12,7 +12,7 @@ from functools import wraps
 
 from flask import Request, Response, current_app, g, request
 
-from authcore.errors import Forbidden, InvalidTokenError, MissingToken, json_response
+from authcore.errors import Forbidden, InvalidTokenError, MfaRequired, MissingToken, json_response
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims, InvalidToken
 
@@ -87,6 +87,17 @@ class RolePolicy:
             raise Forbidden()
 
 
+def has_second_factor(claims: AccessClaims) -> bool:
+    """The one rule: a token has a second factor exactly when its ``amr`` holds ``"mfa"``."""
+    return "mfa" in claims.amr
+
+
+def require_second_factor(claims: AccessClaims) -> None:
+    """Raise 403 ``mfa_required`` unless the token has a second factor."""
+    if not has_second_factor(claims):
+        raise MfaRequired()
+
+
 def role_policy(role: str | None = None, any_of=(), all_of=()) -> RolePolicy:
     """The ``RolePolicy`` of ``require_token``'s arguments (``role`` is one more ``all_of``)."""
     for name, value in (("any_of", any_of), ("all_of", all_of)):
@@ -105,12 +116,13 @@ def view_response(result) -> Response:
     return result
 
 
-def require_token(role: str | None = None, *, any_of=(), all_of=(), thin: bool = False):
+def require_token(role: str | None = None, *, any_of=(), all_of=(), mfa: bool = False, thin: bool = False):
     """Route decorator: a valid, unrevoked access token, carrying the roles asked for.
 
     ``role="admin"``          the token must carry ``admin``
     ``all_of=("a", "b")``     it must carry every one of them
     ``any_of=("a", "b")``     it must carry at least one of them
+    ``mfa=True``              its session passed a second factor, else 403 ``mfa_required``
 
     The verified ``AccessClaims`` are in ``g.claims``, and are passed as
     the keyword argument ``claims`` to a view that has a parameter of that
@@ -134,11 +146,14 @@ def require_token(role: str | None = None, *, any_of=(), all_of=(), thin: bool =
         def wrapper(*args, **kwargs):
             g.claims = claims = current_app.extensions["authenticator"].authenticate(request)
             policy.check(claims)
+            if mfa:
+                require_second_factor(claims)
             if wants_claims:
                 kwargs["claims"] = claims
             return view_response(view(*args, **kwargs))
 
         wrapper.role_policy = policy
+        wrapper.requires_mfa = mfa
         wrapper.thin_view = view if thin else None
         return wrapper
 

@@ -78,6 +78,13 @@ class Forbidden(ApiError):
     status, code, message = 403, "forbidden", "You lack the role this route requires."
 
 
+class MfaRequired(ApiError):
+    """Authenticated, but the session passed no second factor and this route needs one."""
+
+    status, code = 403, "mfa_required"
+    message = "This needs a session signed in with a second factor: log in again with your code."
+
+
 class NotFound(ApiError):
     """No such route or resource (or not one the caller may know of)."""
 

@@ -117,6 +117,14 @@ LOGIN_ATTEMPTS = _metric(
     Counter, "login_attempts", "Logins, by result (success, invalid_credentials, throttled, disabled, "
     "shed, unavailable).", ("result",),
 )  # fmt: skip
+MFA_LOGINS = _metric(
+    Counter, "mfa_logins", "Second login steps, by result (challenged, totp, recovery_code, "
+    "invalid_code, invalid_token, throttled).", ("result",),
+)  # fmt: skip
+MFA_CHANGES = _metric(
+    Counter, "mfa_changes", "Changes of second factors, by change (enabled, disabled, "
+    "recovery_codes_renewed, reset_by_admin).", ("change",),
+)  # fmt: skip
 SIGNUPS = _metric(Counter, "signups", "Signups, by result (created, taken).", ("result",))
 PASSWORD_HASH_SECONDS = _metric(
     Histogram, "password_hash_seconds", "Time of one bcrypt run, by operation (hash, check).",
@@ -135,7 +143,7 @@ REFRESHES = _metric(
 )
 SESSIONS_ENDED = _metric(
     Counter, "sessions_ended", "Sessions ended, by reason (logout, logout_all, ended_by_user, "
-    "password_change, reuse, disable).", ("reason",),
+    "password_change, reuse, disable, mfa_enabled, mfa_reset).", ("reason",),
 )  # fmt: skip
 AUDIT_EVENTS = _metric(Counter, "audit_events", "Audit events recorded, by action and result.",
                        ("action", "result"))  # fmt: skip

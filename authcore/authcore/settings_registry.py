@@ -142,6 +142,17 @@ REGISTRY = _declare(
         shown_default=f"{NONE} (local stack: derived from the private set at each start)",
     ),
     Setting(
+        "MFA_KEY",
+        SECRET,
+        "AES-256-GCM key sealing each TOTP secret at rest: 32 random bytes in base64 (`openssl rand -base64 32`; "
+        "base64url works too). Several, comma-separated, for a rotation: the first seals, every one opens. A key "
+        "that isn't 32 bytes, a key listed twice or an unreadable `MFA_KEY_FILE` stops the service naming the setting",
+        (AUTH,),
+        required=True,
+        group="secrets",
+        shown_default=f"{NONE} (required; `make env`, `make run`/`make up` add one to `.env`)",
+    ),
+    Setting(
         "POSTGRES_PASSWORD",
         PASSWORD,
         "password of the services' database role `authstack` (rows only)",
@@ -199,6 +210,16 @@ REGISTRY = _declare(
         high=31536000,
     ),
     # --- passwords and logins ---
+    Setting(
+        "MFA_REQUIRED_ROLES",
+        TEXT,
+        "comma-separated roles (`a-z 0-9 _ -`) a token carries only if its session passed a second factor: with "
+        "`admin` here, an admin who signed in with a password alone has no admin powers until they log in with a "
+        "code. Takes effect at each token's next issue (login or refresh)",
+        (AUTH,),
+        default="",
+        shown_default="empty (off)",
+    ),
     Setting(
         "BCRYPT_ROUNDS",
         INT,
@@ -361,6 +382,15 @@ REGISTRY = _declare(
         "gateway mode: a role every request under `APP_PREFIX` needs; empty: any valid token",
         (NGINX,),
         default="",
+    ),
+    Setting(
+        "APP_REQUIRE_MFA",
+        CHOICE,
+        'gateway mode: `1` lets only tokens whose session passed a second factor (`"mfa"` in `amr`) through; '
+        "others get 403 `mfa_required`",
+        (NGINX,),
+        default="0",
+        choices=("0", "1"),
     ),
     Setting(
         "AUTH_UPSTREAM",

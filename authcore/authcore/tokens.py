@@ -62,6 +62,7 @@ class AccessClaims:
     roles: tuple[str, ...]
     # Optional: tokens issued before the claim existed lack it and read as False.
     email_verified: bool = False
+    amr: tuple[str, ...] = ()
 
 
 def issue_access_token(
@@ -72,9 +73,14 @@ def issue_access_token(
     session_id: str,
     roles: list[str],
     email_verified: bool = False,
+    amr: tuple[str, ...] | list[str] = (),
     now: float | None = None,
 ) -> tuple[str, AccessClaims]:
-    """Sign a new access token with the first key; return it and its claims."""
+    """Sign a new access token with the first key; return it and its claims.
+
+    ``amr`` (RFC 8176) says how the session signed in; the token has a
+    second factor exactly when it holds ``"mfa"``.
+    """
     now = time.time() if now is None else now
     # iat keeps milliseconds (rounded down) so that a per-user cutoff set
     # during one second still lets a login later in that same second through.
@@ -89,6 +95,7 @@ def issue_access_token(
         expires_at=expires_at,
         roles=tuple(sorted(roles)),
         email_verified=email_verified,
+        amr=tuple(sorted(set(amr))),
     )
     payload = {
         "iss": settings.issuer,
@@ -102,6 +109,7 @@ def issue_access_token(
         "roles": list(claims.roles),
         "username": username,
         "email_verified": email_verified,
+        "amr": list(claims.amr),
     }
     kid, key = _signing_key(settings)
     headers = {"kid": kid, "typ": ACCESS_TOKEN_TYPE}
@@ -222,6 +230,10 @@ def _typed_claims(payload: dict) -> AccessClaims:
     email_verified = payload.get("email_verified", False)
     if not isinstance(email_verified, bool):
         raise InvalidToken("email_verified must be a boolean")
+    # Optional: tokens issued before the claim existed lack it and read as ().
+    amr = payload.get("amr", [])
+    if not isinstance(amr, list) or not all(isinstance(value, str) for value in amr):
+        raise InvalidToken("amr must be a list of strings")
     return AccessClaims(
         user_id=payload["sub"],
         username=payload["username"],
@@ -231,4 +243,5 @@ def _typed_claims(payload: dict) -> AccessClaims:
         expires_at=int(payload["exp"]),
         roles=tuple(roles),
         email_verified=email_verified,
+        amr=tuple(amr),
     )

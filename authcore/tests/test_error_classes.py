@@ -10,8 +10,8 @@ from authcore.errors import ApiError, register_error_handlers
 # The one code each status may carry in a body of ours (409 carries its conflict's own).
 EXPECTED_CODES = {
     400: {"bad_request", "reserved_header", "invalid_reset_token", "invalid_verification_token"},
-    401: {"invalid_credentials", "missing_token", "invalid_token"},
-    403: {"forbidden", "csrf_failed", "email_not_verified"},
+    401: {"invalid_credentials", "missing_token", "invalid_token", "invalid_mfa_token", "invalid_mfa_code"},
+    403: {"forbidden", "csrf_failed", "email_not_verified", "mfa_required"},
     404: {"not_found"},
     405: {"method_not_allowed"},
     409: {"username_taken", "email_taken", "conflict"},

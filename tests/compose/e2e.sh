@@ -178,6 +178,7 @@ POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))
 POSTGRES_MIGRATION_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 REDIS_AUTH_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 REDIS_API_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+MFA_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 HTTP_PORT=$HTTP_PORT
 PROMETHEUS_PORT=$PROMETHEUS_PORT
 BCRYPT_ROUNDS=4

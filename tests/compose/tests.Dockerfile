@@ -16,6 +16,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
+# oathtool computes TOTP codes for the second-factor tests (an implementation
+# independent of the pyotp the stack uses).
+RUN apt-get update -qq \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends oathtool >/dev/null \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements-dev.txt ./
 COPY auth_service/requirements.txt auth_service/requirements.txt
 COPY api_service/requirements.txt api_service/requirements.txt

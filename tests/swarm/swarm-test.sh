@@ -199,6 +199,7 @@ swarm_up() {
     docker swarm init --advertise-addr 127.0.0.1 --listen-addr 127.0.0.1:2377 >/dev/null
     swarm_ours=1
     python3 -c 'import secrets; print(secrets.token_urlsafe(48), end="")' | docker secret create authstack_jwt_secret - >/dev/null
+    python3 -c 'import secrets; print(secrets.token_urlsafe(32), end="")' | docker secret create authstack_mfa_key - >/dev/null
     local name
     for name in postgres_password postgres_migration_password redis_auth_password redis_api_password; do
         python3 -c 'import secrets; print(secrets.token_urlsafe(24), end="")' | docker secret create "authstack_$name" - >/dev/null

@@ -32,6 +32,8 @@ END_REASON_LABELS = {
     "password_changed": "password_change",
     "refresh_token_reuse": "reuse",
     "user_disabled": "disable",
+    "mfa_enabled": "mfa_enabled",
+    "mfa_reset": "mfa_reset",
 }
 
 

@@ -14,6 +14,7 @@ from psycopg_pool import ConnectionPool
 
 from auth_app.mail import store as mail_store
 from auth_app.mail.link_tokens import EMAIL_VERIFICATION, PASSWORD_RESET
+from auth_app.mail.messages import MFA_NOTICE_KINDS
 from auth_app.mail.settings import MailSettings
 from authcore.errors import ApiError
 
@@ -73,3 +74,16 @@ def signed_in(
         if new and had_others:
             details = {"user_agent": user_agent, "ip": ip, "at": _now()}
             mail_store.enqueue(conn, "new_device", user_id=user_id, details=details)
+
+
+def mfa_changed(
+    conn: Connection, settings: MailSettings, user_id: uuid.UUID, kind: str, details: dict | None = None
+) -> None:
+    """Inside the transaction that changes or uses a second factor: queue the owner's notice.
+
+    Sent whatever ``NOTIFY_PASSWORD_CHANGE`` says: a factor turned off or
+    used by someone else is as urgent as a changed password.
+    """
+    if kind not in MFA_NOTICE_KINDS:
+        raise ValueError(f"not a second-factor notice: {kind}")
+    mail_store.enqueue(conn, kind, user_id=user_id, details={**(details or {}), "at": _now()})

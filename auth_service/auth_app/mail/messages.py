@@ -91,3 +91,40 @@ def signup_attempt(settings: MailSettings, user: Recipient, details: dict) -> Em
         f" {settings.public_url}/ if you forgot it. If not, there is nothing to do.\n"
     )
     return _message(settings, user.email, "Someone tried to sign up with your address", body)
+
+
+_MFA_NOTICES = {
+    "mfa_enabled": (
+        "Two-factor authentication is on",
+        "Two-factor authentication was turned on for your account at {at}.\n"
+        "Every other session of the account has been signed out. Keep your recovery codes somewhere safe.",
+    ),
+    "mfa_disabled": (
+        "Two-factor authentication is off",
+        "Two-factor authentication was turned off for your account at {at}.\n"
+        "Your password alone now signs you in.",
+    ),
+    "mfa_recovery_code_used": (
+        "A recovery code was used",
+        "One of your recovery codes was used at {at}; {left} unused ones are left.\n"
+        "If you have lost your authenticator, set it up again and make new codes.",
+    ),
+    "mfa_reset_by_admin": (
+        "Your second factors were removed",
+        "An administrator removed the two-factor authentication of your account at {at},\n"
+        "and every session of the account was signed out. Set it up again after you sign in.",
+    ),
+}
+
+MFA_NOTICE_KINDS = tuple(_MFA_NOTICES)
+
+
+def mfa_notice(settings: MailSettings, user: Recipient, kind: str, details: dict) -> EmailMessage:
+    """The notice of a second factor turned on or off, a recovery code used, or an admin's reset."""
+    subject, text = _MFA_NOTICES[kind]
+    body = (
+        f"Hello {user.username},\n\n"
+        + text.format(at=details.get("at", "an unknown time"), left=details.get("left", "some"))
+        + "\n\nIf this was not you, change your password at once and contact your administrator.\n"
+    )
+    return _message(settings, user.email, subject, body)

@@ -80,6 +80,8 @@ def compose(
         return mail_messages.new_device(settings, user, row.details)
     if row.kind == SIGNUP_ATTEMPT:
         return mail_messages.signup_attempt(settings, user, row.details)
+    if row.kind in mail_messages.MFA_NOTICE_KINDS:
+        return mail_messages.mfa_notice(settings, user, row.kind, row.details)
     log.error("outbox row %d has an unknown kind %r", row.id, row.kind)
     return None
 
