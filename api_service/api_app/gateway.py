@@ -45,12 +45,15 @@ class ReservedHeader(ApiError):
 
 def identity_headers(claims) -> list[tuple[str, str]]:
     """What the upstream learns about the caller (docs/API.md "Gateway mode")."""
-    return [
+    headers = [
         ("X-Auth-User-Id", claims.user_id),
         ("X-Auth-Username", claims.username),
         ("X-Auth-Roles", ",".join(sorted(claims.roles))),
-        ("X-Auth-Session-Id", claims.session_id),
     ]
+    # A personal access token belongs to no session: the upstream gets no session header.
+    if claims.session_id is not None:
+        headers.append(("X-Auth-Session-Id", claims.session_id))
+    return headers
 
 
 class GatewayVerify:

@@ -20,6 +20,7 @@ def me(claims: AccessClaims) -> dict:
         "roles": list(claims.roles),
         "email_verified": claims.email_verified,
         "session_id": claims.session_id,
+        "amr": list(claims.amr),
         "expires_at": claims.expires_at,
     }
 

@@ -6,6 +6,9 @@ import redis
 from flask import Flask
 
 from auth_app import audit, passwords
+from auth_app.access_token_routes import bp as access_tokens_bp
+from auth_app.access_token_usage import start_usage_folding
+from auth_app.access_tokens import AccessTokens
 from auth_app.accounts import Accounts
 from auth_app.audit.routes import bp as audit_bp
 from auth_app.db import open_pool
@@ -54,7 +57,9 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
         accounts=Accounts(
             settings, pool, revocations, sessions, LoginThrottle(redis_client, settings.login_max_failures)
         ),
+        # No reader of personal access tokens: they reach the resource side only.
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
+        access_tokens=AccessTokens(pool, revocations),
     )
     mail_limits = MailRequestLimits(redis_client)
     app.extensions.update(
@@ -65,10 +70,12 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     app.register_blueprint(docs_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(access_tokens_bp)
     audit.init_app(app)
     if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)
         start_housekeeping(pool, settings.audit_retention_days)
+        start_usage_folding(pool, redis_client)
         start_outbox_sender(pool, settings.mail)
         metrics.start_sampler(metrics.pool_sampler(pool))
     metrics.instrument(app)

@@ -1,4 +1,5 @@
-"""Keeping the tables small: expired refresh tokens, old sessions and audit events, long-unused devices.
+"""Keeping the tables small: expired refresh tokens, old sessions and audit events, long-expired
+personal access tokens, long-unused devices.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -10,9 +11,10 @@ import time
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import access_token_store, store
 from auth_app.audit import store as audit_store
 from auth_app.mail import store as mail_store
+from authcore.pats import EXPIRED_GRACE_SECONDS
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 600
@@ -24,15 +26,20 @@ KEEP_ENDED_SESSIONS_SECONDS = 7 * 24 * 3600
 FORGET_DEVICES_AFTER_DAYS = 180
 
 
-def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int, int]:
-    """Run one pruning pass; (refresh tokens, sessions, audit events, known devices) deleted.
+def prune_once(pool: ConnectionPool, audit_retention_days: int = 365) -> tuple[int, int, int, int, int]:
+    """One pruning pass; (refresh tokens, sessions, audit events, access tokens, known devices) deleted.
+
+    A personal access token is kept a week past its expiry: its late use is
+    then told apart from an unknown token's (``pat_expired_use``).
 
     Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS).
     """
     with pool.connection() as conn:
         tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS)
         events = audit_store.prune_events(conn, audit_retention_days)
-        return tokens, sessions, events, mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
+        access_tokens = access_token_store.prune(conn, EXPIRED_GRACE_SECONDS)
+        devices = mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
+        return tokens, sessions, events, access_tokens, devices
 
 
 def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) -> None:
@@ -45,7 +52,7 @@ def start_housekeeping(pool: ConnectionPool, audit_retention_days: int = 365) ->
                 pruned = prune_once(pool, audit_retention_days)
                 log.info(
                     "pruned %d expired refresh tokens, %d old sessions, %d old audit events,"
-                    " %d unused devices",
+                    " %d long-expired access tokens, %d unused devices",
                     *pruned,
                 )
             except Exception as exc:  # Postgres down: try again next round

@@ -49,13 +49,15 @@ class AccessClaims:
 
     user_id: str
     username: str
-    session_id: str
+    # None for a personal access token (authcore.pats): it belongs to no session.
+    session_id: str | None
     token_id: str
     issued_at: float
     expires_at: int
     roles: tuple[str, ...]
     # Optional: tokens issued before the claim existed lack it and read as False.
     email_verified: bool = False
+    amr: tuple[str, ...] = ()
 
 
 def issue_access_token(
