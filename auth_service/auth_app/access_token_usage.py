@@ -35,9 +35,9 @@ return notes
 """
 
 
-def take_batch(client: redis.Redis, size: int = BATCH) -> list[dict]:
+def take_batch(client: redis.Redis, size: int = BATCH, stream: str = pats.USAGE_STREAM) -> list[dict]:
     """Remove and return up to ``size`` of the oldest notes (each ``{id, at, expired}``)."""
-    notes = client.eval(_TAKE_BATCH, 1, pats.USAGE_STREAM, size)
+    notes = client.eval(_TAKE_BATCH, 1, stream, size)
     batch = []
     for _entry_id, flat in notes:
         batch.append(dict(zip(flat[::2], flat[1::2], strict=True)))
@@ -60,9 +60,9 @@ def summarise(batch: list[dict]) -> tuple[dict[uuid.UUID, float], set[uuid.UUID]
     return last_used, expired
 
 
-def fold_once(pool: ConnectionPool, client: redis.Redis) -> int:
+def fold_once(pool: ConnectionPool, client: redis.Redis, stream: str = pats.USAGE_STREAM) -> int:
     """Fold one batch of notes into Postgres; how many notes were taken."""
-    batch = take_batch(client)
+    batch = take_batch(client, stream=stream)
     if not batch:
         return 0
     last_used, expired = summarise(batch)

@@ -188,8 +188,15 @@ class UsageNotes:
     can't be sent (Redis away) are dropped: ``last_used_at`` is a hint.
     """
 
-    def __init__(self, client: redis.Redis, interval: float = USAGE_NOTE_SECONDS, max_tokens: int = 4096):
+    def __init__(
+        self,
+        client: redis.Redis,
+        interval: float = USAGE_NOTE_SECONDS,
+        max_tokens: int = 4096,
+        stream: str = USAGE_STREAM,
+    ):
         self._redis = client
+        self._stream = stream
         self._interval = interval
         self._max_tokens = max_tokens
         self._last: dict[tuple[str, bool], float] = {}
@@ -222,7 +229,7 @@ class UsageNotes:
             return 0
         pipe = self._redis.pipeline(transaction=False)
         for fields in pending:
-            pipe.xadd(USAGE_STREAM, fields, maxlen=USAGE_STREAM_MAX, approximate=True)
+            pipe.xadd(self._stream, fields, maxlen=USAGE_STREAM_MAX, approximate=True)
         pipe.execute()
         return len(pending)
 
