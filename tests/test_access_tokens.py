@@ -7,6 +7,7 @@ import zlib
 import pytest
 
 from tests.helpers import GATEWAY_PATH, assert_error, bearer, gateway_login, gateway_role
+from tests.mailbox import RESET_SUBJECT, VERIFY_SUBJECT, token_in, wait_for_mail
 
 TOKENS = "/auth/tokens"
 
@@ -227,3 +228,20 @@ def test_at_most_fifty_live_tokens(api, logged_in):
     first = api.get(TOKENS, token=access).json()["tokens"][0]
     assert api.request("DELETE", f"{TOKENS}/{first['id']}", headers=bearer(access)).status_code == 204
     create(api, access, name="room again")
+
+
+def test_verifying_the_email_shows_in_a_token_from_the_next_request(api, logged_in):
+    token = create(api, logged_in["access_token"])["token"]
+    assert api.me(token).json()["email_verified"] is False
+    link = token_in(wait_for_mail(logged_in["email"], VERIFY_SUBJECT))
+    assert api.post("/auth/email/verify", {"token": link}).status_code == 204
+    assert api.me(token).json()["email_verified"] is True
+
+
+def test_a_reset_by_mail_ends_the_users_tokens(api, logged_in):
+    token = create(api, logged_in["access_token"])["token"]
+    assert api.post("/auth/password/forgot", {"email": logged_in["email"]}).status_code == 202
+    link = token_in(wait_for_mail(logged_in["email"], RESET_SUBJECT))
+    reset = api.post("/auth/password/reset", {"token": link, "new_password": "new-" + secrets.token_hex(8)})
+    assert reset.status_code == 204, reset.text
+    assert_invalid_token(api.me(token))

@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     mail_limits = MailRequestLimits(redis_client)
     app.extensions.update(
         password_reset=PasswordReset(settings, pool, revocations, mail_limits),
-        email_verification=EmailVerification(pool, mail_limits),
+        email_verification=EmailVerification(pool, mail_limits, revocations),
     )
     app.register_blueprint(routes_bp)
     app.register_blueprint(docs_bp)
