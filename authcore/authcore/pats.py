@@ -143,34 +143,52 @@ def claims_from_identity(value: str) -> AccessClaims:
     )
 
 
+_COUNTERS: dict[str, object] = {}
+
+
 def count(result: str) -> None:
     """Count one personal-access-token check by outcome."""
-    metrics.PAT_CHECKS.labels(result=result).inc()
+    counter = _COUNTERS.get(result)
+    if counter is None:
+        # A label lookup takes a lock and builds a tuple: remember the child.
+        counter = _COUNTERS[result] = metrics.PAT_CHECKS.labels(result=result)
+    counter.inc()
 
 
 class AccessTokenReader:
     """Resolves ``pat_`` tokens for api_service's ``Authenticator``: one Redis round trip each."""
 
-    def __init__(self, revocations: RevocationList, usage: "UsageNotes"):
+    def __init__(self, revocations: RevocationList, usage: "UsageNotes", max_entries: int = 4096):
         self._revocations = revocations
         self._usage = usage
+        self._max_entries = max_entries
+        # What never changes for one exact string, remembered like authcore.token_cache
+        # does for access tokens: a well-formed token's key, an entry value's claims.
+        # The entry itself is read from Redis on every request: revocation is never cached.
+        self._keys: dict[str, str] = {}
+        self._claims: dict[str, AccessClaims] = {}
 
     def authenticate(self, token: str) -> AccessClaims:
         """The identity a token stands for, or ``InvalidTokenError`` (401); Redis errors propagate (503)."""
-        problem = check_format(token)
-        if problem:
-            count(problem)
-            raise InvalidTokenError()
-        value = self._revocations.read_entry(entry_key(token_hash(token)))
+        key = self._keys.get(token)
+        if key is None:
+            problem = check_format(token)
+            if problem:
+                count(problem)
+                raise InvalidTokenError()
+            key = self._remember(self._keys, token, entry_key(token_hash(token)))
+        value = self._revocations.read_entry(key)
         if value is None:
             count("unknown")
             raise InvalidTokenError()
-        try:
-            claims = claims_from_identity(value)
-        except (ValueError, KeyError, TypeError):
-            log.error("unreadable personal access token entry")
-            count("unknown")
-            raise InvalidTokenError() from None
+        claims = self._claims.get(value)
+        if claims is None:
+            try:
+                claims = self._remember(self._claims, value, claims_from_identity(value))
+            except (ValueError, KeyError, TypeError):
+                log.error("unreadable personal access token entry")
+                count("unknown")
+                raise InvalidTokenError() from None
         if claims.expires_at <= time.time():
             count("expired")
             self._usage.note(claims.token_id, expired=True)
@@ -178,6 +196,12 @@ class AccessTokenReader:
         count("ok")
         self._usage.note(claims.token_id)
         return claims
+
+    def _remember(self, table: dict, key: str, value):
+        if len(table) >= self._max_entries:
+            table.clear()  # cheaper than tracking use; a full table only means recomputing
+        table[key] = value
+        return value
 
 
 class UsageNotes:

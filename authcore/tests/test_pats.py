@@ -3,6 +3,7 @@
 import pytest
 
 from authcore import pats
+from authcore.errors import InvalidTokenError
 
 
 def test_a_new_token_is_well_formed_and_unique():
@@ -69,3 +70,46 @@ def test_an_unreadable_identity_raises(value):
 def test_an_entry_lives_until_expiry_plus_the_grace():
     assert pats.entry_ttl(1000, now=400) == 600 + pats.EXPIRED_GRACE_SECONDS
     assert pats.entry_ttl(0, now=10**10) == 1
+
+
+class FakeEntries:
+    """Stands in for the Redis list in this one unit test: the entries by key, and how often each was read."""
+
+    def __init__(self, entries: dict):
+        self.entries = entries
+        self.reads = 0
+
+    def read_entry(self, key: str):
+        self.reads += 1
+        return self.entries.get(key)
+
+
+class NoNotes:
+    def note(self, token_id: str, expired: bool = False) -> None:
+        pass
+
+
+def test_the_reader_reads_the_entry_on_every_request_even_when_it_remembers_the_rest():
+    token = pats.new_token()
+    key = pats.entry_key(pats.token_hash(token))
+    value = pats.identity_value(
+        token_id="t",
+        user_id="u",
+        username="a",
+        roles=[],
+        email_verified=False,
+        created_at=1,
+        expires_at=2**31,
+    )
+    entries = FakeEntries({key: value})
+    reader = pats.AccessTokenReader(entries, NoNotes(), max_entries=2)
+    for _ in range(3):
+        assert reader.authenticate(token).user_id == "u"
+    assert entries.reads == 3
+    del entries.entries[key]  # revoked: refused on the very next request
+    with pytest.raises(InvalidTokenError):
+        reader.authenticate(token)
+    for _ in range(3):  # the tables stay bounded
+        with pytest.raises(InvalidTokenError):
+            reader.authenticate(pats.new_token())
+    assert len(reader._keys) <= 2
