@@ -7,6 +7,7 @@ ordered by the row) and writes the token's Redis entry before commit, as
 transaction rolls back (503) and the two never disagree.
 """
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,9 @@ from authcore.tokens import AccessClaims
 
 MAX_LIVE_TOKENS = 50
 MAX_NAME_CHARS = 64
+# No control character (C0, DEL, C1), and something besides spaces. The same
+# pattern is in the OpenAPI document, so what it calls valid is accepted here.
+TOKEN_NAME = re.compile(r"[^\x00-\x1f\x7f-\x9f]*[^\x00-\x20\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*")
 DEFAULT_DAYS, MIN_DAYS, MAX_DAYS = 30, 1, 365
 
 # Checks that answer "has this user a second factor enabled?", one per kind of
@@ -78,11 +82,14 @@ def validated_request(body: dict, current_roles: list[str]) -> tuple[str, int, l
     """(name, days, roles) of a creation request, or ``ValidationFailed`` (422) naming each bad field."""
     problems = {}
     name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
+    if not isinstance(name, str) or not name:
         problems["name"] = "is required"
-    elif len(name) > MAX_NAME_CHARS or not name.isprintable():
-        problems["name"] = f"must be 1-{MAX_NAME_CHARS} printable characters"
+    elif len(name) > MAX_NAME_CHARS or not TOKEN_NAME.fullmatch(name):
+        problems["name"] = f"must be 1-{MAX_NAME_CHARS} characters, not only spaces, no control characters"
     days = body.get("expires_in_days", DEFAULT_DAYS)
+    # JSON Schema's integer: 30 and 30.0 alike (a JSON number with no fraction).
+    if isinstance(days, float) and days.is_integer():
+        days = int(days)
     if isinstance(days, bool) or not isinstance(days, int) or not MIN_DAYS <= days <= MAX_DAYS:
         problems["expires_in_days"] = f"must be a whole number of days, {MIN_DAYS}-{MAX_DAYS}"
     roles = body.get("roles", current_roles)
@@ -92,7 +99,7 @@ def validated_request(body: dict, current_roles: list[str]) -> tuple[str, int, l
         problems["roles"] = "must be roles you hold"
     if problems:
         raise ValidationFailed(fields=problems)
-    return name.strip(), days, sorted(set(roles))
+    return name.strip(" "), days, sorted(set(roles))
 
 
 class AccessTokens:
