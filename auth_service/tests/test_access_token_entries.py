@@ -142,3 +142,34 @@ def test_the_limit_counts_live_tokens_only(conn):
     _token(conn, user, [])
     assert token_store.count_live(conn, user.id) == 1
     assert len(token_store.list_live(conn, user.id)) == 1
+
+
+def _claims_of(user, amr=()):
+    from authcore.tokens import AccessClaims
+
+    return AccessClaims(
+        user_id=str(user.id),
+        username=user.username,
+        session_id=str(uuid.uuid4()),
+        token_id=str(uuid.uuid4()),
+        issued_at=time.time(),
+        expires_at=int(time.time()) + 900,
+        roles=tuple(user.roles),
+        amr=amr,
+    )
+
+
+def test_a_user_with_a_second_factor_must_have_used_it_to_create_a_token(conn, revocations, monkeypatch):
+    from authcore.errors import Forbidden
+
+    user = _user(conn)
+    service = access_tokens.AccessTokens(OneConnection(conn), revocations)
+    # Without any factor (all users on this version), a password session may create one.
+    created = [service.create(_claims_of(user), {"name": "plain"})]
+    assert created[0]["roles"] == ["auditor", "billing"]
+    monkeypatch.setattr(access_tokens, "FACTOR_CHECKS", [lambda _conn, user_id: user_id == user.id])
+    with pytest.raises(Forbidden):
+        service.create(_claims_of(user), {"name": "no second factor"})
+    created.append(service.create(_claims_of(user, amr=("pwd", "mfa")), {"name": "with it"}))
+    # The rows roll back with the test; their entries go now.
+    revocations.delete_entries([pats.entry_key(pats.token_hash(item["token"])) for item in created])
