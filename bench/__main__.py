@@ -40,6 +40,8 @@ LOGINS_PER_ROUND = 16
 # freed slot is taken at once; the extra one waits its turn in the password queue.
 LOGIN_CONCURRENCY = 3
 STORM_CLIENTS = 32
+# Personal access tokens for the "/me with a PAT" row (one per access token of the pool).
+PAT_POOL = 20
 # 32 x 4/s = 128 logins/s offered, ~25x what bcrypt cost 12 allows on 2 cores; each
 # address stays under the per-address limit, so only the password-check cap sheds them.
 STORM_RATE_PER_CLIENT = 4.0
@@ -52,6 +54,7 @@ TARGETS = {
     "gateway_over_peer": 1.5,
     "eddsa_me_over_peer": 1.5,
     "eddsa_gateway_over_peer": 1.5,
+    "pat_me_over_peer": 1.5,
     "me_over_python_ceiling": 0.7,
     "login_over_bcrypt": 0.9,
     "me_storm_over_me": 0.6,
@@ -164,13 +167,14 @@ def measure_same_time(stack, usernames) -> dict:
     }
 
 
-def measure_throughput(stack, apps, token_file: Path, stack_pids) -> tuple[dict, dict]:
+def measure_throughput(stack, apps, token_file: Path, pat_file: Path, stack_pids) -> tuple[dict, dict]:
     """Every HTTP row at 16 and 64 connections, rounds interleaved across the rows."""
     rows = {
         "nginx_ceiling": (apps.base_url, "/bench/nginx", None),
         "python_ceiling": (apps.base_url, "/bench/wsgi", None),
         "flask_ceiling": (apps.base_url, "/bench/flask", None),
         "me": (stack.base_url, "/api/v1/me", token_file),
+        "pat_me": (stack.base_url, "/api/v1/me", pat_file),
         "protected": (stack.base_url, "/api/v1/example/hello", token_file),
         "gateway": (stack.base_url, "/app/whoami", token_file),
         "peer": (apps.base_url, "/peer/api/v1/me", token_file),
@@ -311,6 +315,7 @@ def report(results: dict) -> str:
         "python_ceiling": "Python ceiling (do-nothing WSGI)",
         "flask_ceiling": "Flask ceiling (trivial JSON route)",
         "me": "GET /api/v1/me (verify + 1 Redis MGET)",
+        "pat_me": "GET /api/v1/me, personal access token",
         "protected": "GET /api/v1/example/hello (your route)",
         "gateway": "GET /app/whoami (gateway, no-op upstream)",
         "peer": "peer: flask-jwt-extended + Redis blocklist",
@@ -405,6 +410,8 @@ def targets(results: dict) -> dict:
         "gateway_over_peer": paired(http["gateway"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]),
         "eddsa_me_over_peer": results["eddsa"]["eddsa_me"]["over_peer"],
         "eddsa_gateway_over_peer": results["eddsa"]["eddsa_gateway"]["over_peer"],
+        # "/me with a personal access token ÷ peer": one Redis MGET, no signature.
+        "pat_me_over_peer": paired(http["pat_me"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]),
         "me_over_python_ceiling": paired(
             http["me"]["c64"]["rounds_rps"], http["python_ceiling"]["c64"]["rounds_rps"]
         ),
@@ -470,9 +477,11 @@ def main() -> int:
         token_file = stack.path("bench-tokens.txt")
         token_file.write_text("\n".join(tokens) + "\n")
         results["token_pool"] = len(tokens)
+        pat_file = stack.path("bench-pats.txt")
+        pat_file.write_text("\n".join(load.create_access_tokens(stack.base_url, tokens, PAT_POOL)) + "\n")
         time.sleep(2)
         idle = procs.memory_kib(stack_pids())
-        results["http"], under_load = measure_throughput(stack, apps, token_file, stack_pids)
+        results["http"], under_load = measure_throughput(stack, apps, token_file, pat_file, stack_pids)
         results["storm"], storm_memory = measure_storm(
             stack, configured_rate, usernames, token_file, auth_pids, stack_pids
         )

@@ -70,6 +70,22 @@ def signup_users(base_url: str, count: int, password: str) -> list[str]:
         return list(pool.map(signup, range(count)))
 
 
+def create_access_tokens(base_url: str, access_tokens: list[str], count: int) -> list[str]:
+    """One personal access token for each of the first ``count`` access tokens (distinct users)."""
+    made = []
+    with requests.Session() as session:
+        for access_token in access_tokens[:count]:
+            response = session.post(
+                base_url + "/auth/tokens",
+                json={"name": "bench"},
+                headers={"Authorization": f"Bearer {access_token}"},
+                timeout=30,
+            )
+            response.raise_for_status()
+            made.append(response.json()["token"])
+    return made
+
+
 def login_round(base_url: str, usernames: list[str], password: str, logins: int, concurrency: int) -> dict:
     """``logins`` logins, ``concurrency`` at a time; the rate and the access tokens."""
     local = threading.local()

@@ -550,6 +550,41 @@ def test_second_factor_operations(api, spec, admin, logged_in):
     spec.check("delete", path, done, 204)
 
 
+@exercises("createAccessToken", "listAccessTokens", "revokeAccessToken")
+def test_access_tokens(api, spec, logged_in):
+    access, path, one = logged_in["access_token"], "/auth/tokens", "/auth/tokens/{id}"
+    request = {"name": "ci", "expires_in_days": 7, "roles": []}
+    spec.validate(request, "/components/schemas/AccessTokenRequest")
+    created = spec.check("post", path, api.post(path, request, token=access), 201)
+    me = spec.check("get", "/api/v1/me", api.me(created["token"]), 200)
+    assert me["session_id"] is None and me["amr"] == []
+    listed = spec.check("get", path, api.get(path, token=access), 200)
+    assert [token["id"] for token in listed["tokens"]] == [created["id"]]
+    refused = api.get(path, token=created["token"])
+    assert spec.check("get", path, refused, 401)["error"] == "invalid_token"
+    bad = api.post(path, {"name": "ci", "roles": ["admin"]}, token=access)
+    assert "roles" in spec.check("post", path, bad, 422)["fields"]
+    spec.check("delete", one, _call(api, "delete", concrete(one, id=created["id"]), access), 204)
+    gone = _call(api, "delete", concrete(one, id=created["id"]), access)
+    assert spec.check("delete", one, gone, 404)["error"] == "not_found"
+
+
+@exercises("listUserAccessTokens", "revokeUserAccessToken")
+def test_admin_access_tokens(api, spec, admin, logged_in):
+    created = api.post("/auth/tokens", {"name": "ci"}, token=logged_in["access_token"]).json()
+    path, one = "/auth/users/{username}/tokens", "/auth/users/{username}/tokens/{id}"
+    mine = concrete(path, username=logged_in["username"])
+    listed = spec.check("get", path, api.get(mine, token=admin["access_token"]), 200)
+    assert [token["id"] for token in listed["tokens"]] == [created["id"]]
+    normal = api.get(mine, token=logged_in["access_token"])
+    assert spec.check("get", path, normal, 403)["error"] == "forbidden"
+    unknown = api.get(concrete(path), token=admin["access_token"])
+    assert spec.check("get", path, unknown, 404)["error"] == "not_found"
+    target = concrete(one, username=logged_in["username"], id=created["id"])
+    spec.check("delete", one, _call(api, "delete", target, admin["access_token"]), 204)
+    assert spec.check("delete", one, _call(api, "delete", target, admin["access_token"]), 404)
+
+
 @exercises("me")
 def test_me(api, spec, logged_in):
     body = spec.check("get", "/api/v1/me", api.me(logged_in["access_token"]), 200)

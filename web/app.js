@@ -109,6 +109,9 @@ function notify(text) {
 function showSignedOut(message = "") {
   state.accessToken = null;
   showLoginStep();
+  // A new token is a secret on screen: it goes with the session.
+  $("#new-token-value").value = "";
+  $("#new-token").hidden = true;
   $("#signed-in").hidden = true;
   $("#signed-out").hidden = false;
   notify(message);
@@ -123,6 +126,7 @@ async function showSignedIn() {
     act($("#sessions-button"), listSessions),
     act($("#mfa-status"), showMfaStatus),
     act($("#activity-button"), listActivity),
+    act($("#tokens-button"), listTokens),
   ]);
 }
 
@@ -225,6 +229,31 @@ async function listSessions() {
     return item;
   });
   $("#sessions").replaceChildren(...items);
+}
+
+function day(iso) {
+  return new Date(iso).toLocaleDateString();
+}
+
+async function listTokens() {
+  const { tokens } = await authed("GET", "/auth/tokens");
+  const items = tokens.map((token) => {
+    const item = document.createElement("li");
+    const about = document.createElement("span");
+    about.className = "about";
+    const used = token.last_used_at ? `last used ${when(token.last_used_at)}` : "never used";
+    const roles = token.roles.join(", ") || "no roles";
+    about.textContent = `${token.name} · ${roles} · expires ${day(token.expires_at)} · ${used}`;
+    about.title = token.name;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Revoke";
+    button.setAttribute("aria-label", `Revoke ${token.name}`);
+    button.addEventListener("click", () => act(button, () => revokeToken(token)));
+    item.append(about, " ", button);
+    return item;
+  });
+  $("#tokens").replaceChildren(...items);
 }
 
 // --- actions ------------------------------------------------------------------------------------
@@ -411,6 +440,32 @@ async function endSession(id) {
   await listSessions();
 }
 
+async function createToken(values) {
+  const days = Number(values.expires_in_days);
+  const created = await authed("POST", "/auth/tokens", {
+    // A number as typed; anything else goes as it is, for the service to refuse clearly.
+    body: { name: values.name, expires_in_days: Number.isInteger(days) ? days : values.expires_in_days },
+  });
+  $("#new-token-value").value = created.token;
+  $("#new-token").hidden = false;
+  $("#token-name").value = "";
+  notify(`Token ${created.name} created; copy it now, it is shown only once.`);
+  await listTokens();
+}
+
+async function copyToken() {
+  const field = $("#new-token-value");
+  field.select();
+  await navigator.clipboard.writeText(field.value);
+  notify("Token copied.");
+}
+
+async function revokeToken(token) {
+  await authed("DELETE", `/auth/tokens/${encodeURIComponent(token.id)}`);
+  notify(`Token ${token.name} revoked.`);
+  await listTokens();
+}
+
 async function changePassword(values) {
   await authed("POST", "/auth/password", { body: values });
   notify("Password changed; your other sessions have ended.");
@@ -487,6 +542,9 @@ async function start() {
   onClick("#activity-button", listActivity);
   onClick("#whoami-button", whoAmI);
   onClick("#sessions-button", listSessions);
+  onSubmit($("#token-form"), createToken);
+  onClick("#tokens-button", listTokens);
+  onClick("#copy-token-button", copyToken);
   onClick("#logout-button", logOut);
   onClick("#logout-all-button", logOutEverywhere);
   if (location.pathname === "/reset-password") {

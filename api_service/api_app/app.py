@@ -8,7 +8,7 @@ from api_app.gateway import GatewayVerify
 from api_app.routes import bp as routes_bp
 from api_app.settings import Settings, load_settings
 from api_app.your_routes import bp as your_routes_bp
-from authcore import metrics
+from authcore import metrics, pats
 from authcore.bearer import Authenticator
 from authcore.flask_app import base_app
 from authcore.redis_client import make_redis
@@ -28,9 +28,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         refused_errors=(redis.exceptions.NoPermissionError,),
     )
     redis_client = make_redis(settings.redis_url, settings.redis_password)
+    revocations = RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway)
     authenticator = Authenticator(
         VerifiedTokenCache(AccessTokenVerifier(settings.tokens), settings.tokens.leeway),
-        RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway),
+        revocations,
+        access_tokens=pats.reader_for(revocations, redis_client),
     )
     app.extensions["authenticator"] = authenticator
     app.register_blueprint(routes_bp)

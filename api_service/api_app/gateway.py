@@ -47,13 +47,18 @@ class ReservedHeader(ApiError):
 
 def identity_headers(claims) -> list[tuple[str, str]]:
     """What the upstream learns about the caller (docs/API.md "Gateway mode")."""
-    return [
+    headers = [
         ("X-Auth-User-Id", claims.user_id),
         ("X-Auth-Username", claims.username),
         ("X-Auth-Roles", ",".join(sorted(claims.roles))),
-        ("X-Auth-Session-Id", claims.session_id),
-        ("X-Auth-Amr", ",".join(claims.amr)),
     ]
+    # A personal access token belongs to no session and proved no factor:
+    # the upstream gets neither header.
+    if claims.session_id is not None:
+        headers.append(("X-Auth-Session-Id", claims.session_id))
+    if claims.amr:
+        headers.append(("X-Auth-Amr", ",".join(claims.amr)))
+    return headers
 
 
 class GatewayVerify:

@@ -19,8 +19,8 @@ def me(claims: AccessClaims) -> dict:
         "username": claims.username,
         "roles": list(claims.roles),
         "email_verified": claims.email_verified,
-        "amr": list(claims.amr),
         "session_id": claims.session_id,
+        "amr": list(claims.amr),
         "expires_at": claims.expires_at,
     }
 

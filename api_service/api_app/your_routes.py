@@ -14,7 +14,9 @@ Protecting a route
     Put it below the route decorator. A view with a parameter named
     ``claims`` receives the verified ``authcore.tokens.AccessClaims``
     (``user_id``, ``username``, ``roles``, ``session_id``, ``token_id``,
-    ``issued_at``, ``expires_at``); they are in ``flask.g.claims`` too.
+    ``issued_at``, ``expires_at``); they are in ``flask.g.claims`` too. A
+    personal access token (``pat_…``) is accepted the same way: its claims
+    have ``session_id`` None and an empty ``amr``.
     A missing, bad, expired or revoked token is answered 401, a missing role
     403, an unreachable Redis 503, all in the JSON error shape of docs/API.md.
 

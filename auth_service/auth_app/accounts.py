@@ -16,7 +16,13 @@ from auth_app import audit, store
 from auth_app.mail import account_events as account_mail
 from auth_app.mail.limits import MailRequestLimits
 from auth_app.passwords import check_password, hash_cost, hash_password
-from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
+from auth_app.revoking import (
+    cut_off_user,
+    end_access_tokens,
+    end_all_sessions,
+    lock_user,
+    rewrite_access_tokens,
+)
 from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions
 from auth_app.settings import Settings
 from auth_app.throttle import LoginThrottle
@@ -217,6 +223,8 @@ class Accounts:
             if role not in user.roles:
                 store.set_roles(conn, user.id, [*user.roles, role])
                 audit.record(conn, "authz_change", target=user.id, details={"role": role, "granted": True})
+                # A token given this role before the user lost it carries it again.
+                rewrite_access_tokens(conn, self._revocations, user.id)
 
     def revoke_role(self, username: str, role: str) -> None:
         """Take a role away (idempotent); tokens carrying it stop working at once."""
@@ -228,6 +236,7 @@ class Accounts:
                 # The tokens in hand still list the role: cut them off, so the
                 # next request must refresh and gets tokens without it.
                 cut_off_user(conn, self._revocations, user.id)
+                rewrite_access_tokens(conn, self._revocations, user.id)
 
     def disable(self, username: str) -> None:
         """Disable a user: every session ends, logins and refreshes are refused."""
@@ -237,6 +246,7 @@ class Accounts:
             audit.record(conn, "user_disabled", target=user.id)
             end_all_sessions(conn, self._revocations, user.id, "user_disabled")
             cut_off_user(conn, self._revocations, user.id)
+            end_access_tokens(conn, self._revocations, user.id, "user_disabled")
 
     @staticmethod
     def _locked_user(conn, username: str) -> store.User:

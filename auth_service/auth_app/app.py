@@ -6,6 +6,9 @@ import redis
 from flask import Flask
 
 from auth_app import audit, key_set, passwords
+from auth_app.access_token_routes import bp as access_tokens_bp
+from auth_app.access_token_usage import start_usage_folding
+from auth_app.access_tokens import AccessTokens
 from auth_app.accounts import Accounts
 from auth_app.audit.routes import bp as audit_bp
 from auth_app.db import open_pool
@@ -61,10 +64,11 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
         accounts=Accounts(settings, pool, revocations, sessions, throttle, mail_limits, second_factors),
         second_factors=second_factors,
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
+        access_tokens=AccessTokens(pool, revocations),
     )
     app.extensions.update(
         password_reset=PasswordReset(settings, pool, revocations, mail_limits),
-        email_verification=EmailVerification(pool, mail_limits),
+        email_verification=EmailVerification(pool, mail_limits, revocations),
     )
     app.register_blueprint(routes_bp)
     app.register_blueprint(docs_bp)
@@ -72,10 +76,12 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     app.register_blueprint(mail_bp)
     key_set.init_app(app, settings.tokens)
     app.register_blueprint(factors_bp)
+    app.register_blueprint(access_tokens_bp)
     audit.init_app(app)
     if background:
         start_rebuild_watcher(pool, revocations, settings.tokens)
         start_housekeeping(pool, settings.audit_retention_days, settings.session_max_lifetime)
+        start_usage_folding(pool, redis_client)
         start_outbox_sender(pool, settings.mail)
         metrics.start_sampler(metrics.pool_sampler(pool))
     metrics.instrument(app)

@@ -7,8 +7,9 @@ from psycopg_pool import ConnectionPool
 from auth_app.mail import store as mail_store
 from auth_app.mail.limits import MailRequestLimits
 from auth_app.mail.link_tokens import EMAIL_VERIFICATION, hash_email_token, looks_like_email_token
-from auth_app.revoking import lock_user
+from auth_app.revoking import lock_user, rewrite_access_tokens
 from authcore.errors import ApiError
+from authcore.revocation import RevocationList
 
 
 class InvalidVerificationToken(ApiError):
@@ -21,9 +22,10 @@ class InvalidVerificationToken(ApiError):
 class EmailVerification:
     """The email-verification operations of one auth_service worker."""
 
-    def __init__(self, pool: ConnectionPool, limits: MailRequestLimits):
+    def __init__(self, pool: ConnectionPool, limits: MailRequestLimits, revocations: RevocationList):
         self._pool = pool
         self._limits = limits
+        self._revocations = revocations
 
     def verify(self, token: str) -> None:
         """Mark the address the token was mailed to as verified (single use)."""
@@ -40,6 +42,8 @@ class EmailVerification:
             # The address must still be the account's (it was mailed to that one).
             if found is None or not mail_store.mark_email_verified(conn, *found):
                 raise InvalidVerificationToken()
+            # Personal access tokens say email_verified from the next request on.
+            rewrite_access_tokens(conn, self._revocations, found[0])
 
     def resend(self, user_id: str) -> None:
         """Queue a new verification mail (the sender skips it if the address is verified by then)."""

@@ -1,4 +1,5 @@
-"""Keeping the tables small: dead refresh tokens and second steps, old sessions and events, unused devices.
+"""Keeping the tables small: dead refresh tokens, second steps and long-expired personal access tokens,
+old sessions and audit events, long-unused devices.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -10,11 +11,12 @@ import time
 
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import access_token_store, store
 from auth_app.audit import store as audit_store
 from auth_app.factors import store as factor_store
 from auth_app.mail import store as mail_store
 from auth_app.sessions import DEFAULT_MAX_LIFETIME
+from authcore.pats import EXPIRED_GRACE_SECONDS
 
 log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 600
@@ -28,8 +30,11 @@ FORGET_DEVICES_AFTER_DAYS = 180
 
 def prune_once(
     pool: ConnectionPool, audit_retention_days: int = 365, session_max_lifetime: int = DEFAULT_MAX_LIFETIME
-) -> tuple[int, int, int, int, int]:
-    """Run one pruning pass; (refresh tokens, sessions, audit events, second steps, known devices) deleted.
+) -> tuple[int, int, int, int, int, int]:
+    """One pruning pass: the refresh tokens, sessions, audit events, second steps, access tokens, devices gone.
+
+    A personal access token is kept a week past its expiry: its late use is
+    then told apart from an unknown token's (``pat_expired_use``).
 
     Audit events are kept ``audit_retention_days`` (AUDIT_RETENTION_DAYS);
     rotated refresh tokens as long as their session may still be refreshed
@@ -40,13 +45,9 @@ def prune_once(
         tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS, session_max_lifetime)
         events = audit_store.prune_events(conn, audit_retention_days)
         steps = factor_store.prune_login_steps(conn)
-        return (
-            tokens,
-            sessions,
-            events,
-            steps,
-            mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS),
-        )
+        access_tokens = access_token_store.prune(conn, EXPIRED_GRACE_SECONDS)
+        devices = mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
+        return tokens, sessions, events, steps, access_tokens, devices
 
 
 def start_housekeeping(
@@ -61,7 +62,7 @@ def start_housekeeping(
                 pruned = prune_once(pool, audit_retention_days, session_max_lifetime)
                 log.info(
                     "pruned %d dead refresh tokens, %d old sessions, %d old audit events,"
-                    " %d finished second steps, %d unused devices",
+                    " %d finished second steps, %d long-expired access tokens, %d unused devices",
                     *pruned,
                 )
             except Exception as exc:  # Postgres down: try again next round

@@ -15,7 +15,7 @@ from auth_app.mail import store as mail_store
 from auth_app.mail.limits import MailRequestLimits
 from auth_app.mail.link_tokens import PASSWORD_RESET, hash_email_token, looks_like_email_token
 from auth_app.passwords import hash_password
-from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
+from auth_app.revoking import cut_off_user, end_access_tokens, end_all_sessions, lock_user
 from auth_app.settings import Settings
 from auth_app.validation import email_problem, normalise_email, password_problem
 from authcore.errors import ApiError, ValidationFailed
@@ -89,3 +89,4 @@ class PasswordReset:
         # Whoever knew the old password may hold sessions: all of them end.
         end_all_sessions(conn, self._revocations, user_id, "password_reset")
         cut_off_user(conn, self._revocations, user_id)
+        end_access_tokens(conn, self._revocations, user_id, "password_reset")

@@ -18,24 +18,31 @@ import time
 import redis
 from psycopg_pool import ConnectionPool
 
-from auth_app import store
+from auth_app import access_token_store, access_tokens, store
 from auth_app.db import open_pool
 from auth_app.settings import load_settings
-from authcore import metrics
+from authcore import metrics, pats
 from authcore.redis_client import make_redis
 from authcore.revocation import RevocationList, entry_ttl
 from authcore.settings import SettingsError, TokenSettings
 
 log = logging.getLogger(__name__)
 WATCH_INTERVAL_SECONDS = 1.0
+REBUILT = "revocation list rebuilt: %d sessions, %d user cutoffs, %d access tokens"
 
 
-def rebuild(pool: ConnectionPool, revocations: RevocationList, tokens: TokenSettings) -> tuple[int, int]:
-    """Write every still-relevant revocation from Postgres to Redis; (sessions, cutoffs) written."""
+def rebuild(pool: ConnectionPool, revocations: RevocationList, tokens: TokenSettings) -> tuple[int, int, int]:
+    """Write every still-relevant revocation and access-token entry to Redis; (sessions, cutoffs, tokens).
+
+    Personal access tokens of enabled users get their entries back (roles
+    given and still held), so a Redis that lost its data refuses none of them
+    once rebuilt, and lets none of a disabled user's back in.
+    """
     window = entry_ttl(tokens.access_ttl, tokens.leeway)
     with pool.connection() as conn:
         ended_sessions = store.recently_ended_sessions(conn, window)
         cutoffs = store.recent_user_cutoffs(conn, window)
+        token_rows = access_token_store.all_entries(conn, pats.EXPIRED_GRACE_SECONDS)
     now = time.time()
     sessions = [(sid, math.ceil(ended + window - now)) for sid, ended in ended_sessions]
     sessions = [(sid, ttl) for sid, ttl in sessions if ttl > 0]
@@ -45,9 +52,12 @@ def rebuild(pool: ConnectionPool, revocations: RevocationList, tokens: TokenSett
         ttl = math.ceil(cutoff + window - now)
         if ttl > 0:
             revocations.set_user_cutoff(user_id, cutoff, ttl)
+    entries = access_tokens.redis_entries(token_rows)
+    for start in range(0, len(entries), 1000):
+        revocations.write_entries(entries[start : start + 1000])
     revocations.mark_ready()
     metrics.REVOCATION_REBUILDS.labels(result="ok").inc()
-    return len(sessions), len(cutoffs)
+    return len(sessions), len(cutoffs), len(entries)
 
 
 def start_rebuild_watcher(pool: ConnectionPool, revocations: RevocationList, tokens: TokenSettings) -> None:
@@ -60,7 +70,7 @@ def start_rebuild_watcher(pool: ConnectionPool, revocations: RevocationList, tok
                 run_id = revocations.server_run_id()
                 if run_id != seen_run_id or not revocations.is_ready():
                     written = rebuild(pool, revocations, tokens)
-                    log.info("revocation list rebuilt: %d sessions, %d user cutoffs", *written)
+                    log.info(REBUILT, *written)
                     seen_run_id = run_id
             except Exception as exc:  # Redis or Postgres down: try again next round
                 metrics.REVOCATION_REBUILDS.labels(result="failed").inc()
@@ -85,13 +95,13 @@ def main() -> int:
             settings.tokens.access_ttl,
             settings.tokens.leeway,
         )
-        sessions, cutoffs = rebuild(pool, revocations, settings.tokens)
+        written = rebuild(pool, revocations, settings.tokens)
     except redis.RedisError as exc:
         log.error("Redis unavailable: %s", type(exc).__name__)
         return 1
     finally:
         pool.close()
-    log.info("revocation list rebuilt: %d sessions, %d user cutoffs", sessions, cutoffs)
+    log.info(REBUILT, *written)
     return 0
 
 

@@ -1,7 +1,9 @@
 """Ending sessions and cutting off tokens: the one module that does it, Postgres and Redis in one step.
 
 Every revoking path (logout, logout-all, ending one session, a password
-change, disabling, removing a role, refresh-token reuse) comes through here.
+change, disabling, removing a role, refresh-token reuse) comes through here,
+and so do the changes that end or rewrite a user's personal access tokens
+(``end_access_tokens``, ``rewrite_access_tokens``).
 Each function runs inside the caller's Postgres transaction and first locks
 the user's row FOR UPDATE: issuers (login, refresh) lock it FOR SHARE while
 they read the user and take the token's issue time, so every token is
@@ -19,7 +21,7 @@ import uuid
 
 from psycopg import Connection
 
-from auth_app import audit, store
+from auth_app import access_tokens, audit, store
 from authcore.revocation import RevocationList
 
 
@@ -84,3 +86,19 @@ def end_reused_session(conn: Connection, revocations: RevocationList, token_hash
     audit.token_reused(conn, session_id)
     revocations.revoke_sessions([str(session_id)])
     return True
+
+
+def end_access_tokens(conn: Connection, revocations: RevocationList, user_id: uuid.UUID, reason: str) -> None:
+    """Revoke every personal access token of the user (disabling, a reset by mail, a factor reset).
+
+    A password change and logout-all leave them alone: they are credentials
+    of their own, listed and revoked one by one.
+    """
+    lock_user(conn, user_id)
+    access_tokens.end_all(conn, revocations, user_id, reason)
+
+
+def rewrite_access_tokens(conn: Connection, revocations: RevocationList, user_id: uuid.UUID) -> None:
+    """Rewrite the user's personal-access-token entries after a role change (roles given and held)."""
+    lock_user(conn, user_id)
+    access_tokens.rewrite_all(conn, revocations, user_id)

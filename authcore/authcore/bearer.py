@@ -13,6 +13,7 @@ from functools import wraps
 from flask import Request, Response, current_app, g, request
 
 from authcore.errors import Forbidden, InvalidTokenError, MfaRequired, MissingToken, json_response
+from authcore.pats import PREFIX as PAT_PREFIX
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims, InvalidToken
 
@@ -51,15 +52,25 @@ class Authenticator:
 
     verifier: object
     revocations: RevocationList
+    # api_service's ``authcore.pats.AccessTokenReader``; None where personal
+    # access tokens are refused (auth_service: they reach the resource side only).
+    access_tokens: object | None = None
 
     def authenticate_header(self, header: str | None) -> AccessClaims:
         """The verified, unrevoked claims of an ``Authorization`` header value, or a 401 error.
 
-        A ``redis.RedisError`` propagates (every caller answers it 503): the
-        stack fails closed when the revocation list can't be read.
+        A ``pat_`` token is resolved by ``access_tokens`` (its claims have no
+        session and an empty ``amr``). A ``redis.RedisError`` propagates (every
+        caller answers it 503): the stack fails closed when the revocation
+        list can't be read.
         """
+        token = token_from_header(header)
+        if token.startswith(PAT_PREFIX):
+            if self.access_tokens is None:
+                raise InvalidTokenError("Personal access tokens are not accepted here.")
+            return self.access_tokens.authenticate(token)
         try:
-            claims = self.verifier.verify(token_from_header(header))
+            claims = self.verifier.verify(token)
         except InvalidToken:
             raise InvalidTokenError() from None
         if self.revocations.is_revoked(claims):

@@ -100,6 +100,10 @@ TOKEN_VERIFICATIONS = _metric(
     Counter, "token_verifications", "Access tokens checked, by result "
     "(ok, expired, bad_signature, revoked, malformed, unknown_kid).", ("result",),
 )  # fmt: skip
+PAT_CHECKS = _metric(
+    Counter, "personal_access_token_checks", "Personal access tokens checked, by result "
+    "(ok, expired, unknown, bad_checksum, malformed).", ("result",),
+)  # fmt: skip
 REVOCATION_CHECK_SECONDS = _metric(
     Histogram, "revocation_check_seconds", "Time of one revocation-list lookup in Redis.",
     buckets=(0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 1.0),

@@ -7,6 +7,9 @@ anyway (access-token lifetime plus clock leeway), so the list stays small:
 - ``revoked:user:<user id>`` = cutoff (epoch seconds, milliseconds kept):
   every access token of that user issued before the cutoff.
 
+Personal access tokens have entries of their own (``pat:<hash>``, see
+``authcore.pats``), read by ``read_entry`` in the same single ``MGET``.
+
 A third key, ``revoked:ready``, is written once the list is complete (by
 auth_service's rebuild from Postgres, the source of truth). The API reads
 it in the same ``MGET``: a Redis that lost its data has no marker, and the
@@ -74,11 +77,26 @@ class RevocationList:
         Raises ``redis.RedisError`` when Redis can't answer or has lost the
         list: callers fail closed.
         """
+        session_mark, cutoff = self._read_when_ready(
+            session_key(claims.session_id), user_cutoff_key(claims.user_id)
+        )
+        revoked = session_mark is not None or (cutoff is not None and claims.issued_at < float(cutoff))
+        metrics.count_token("revoked" if revoked else "ok", claims.token_id)
+        return revoked
+
+    def read_entry(self, key: str) -> str | None:
+        """One more entry of the list (a personal access token's), in the same single ``MGET``.
+
+        Fails closed like ``is_revoked``: ``redis.RedisError`` when Redis can't
+        answer or has lost its data (the entry's absence would mean nothing).
+        """
+        return self._read_when_ready(key)[0]
+
+    def _read_when_ready(self, *keys: str) -> list:
+        """The values of ``keys``, read with the ready marker in one ``MGET``; raises when not ready."""
         started = time.perf_counter()
         try:
-            ready, session_mark, cutoff = self._redis.mget(
-                READY_KEY, session_key(claims.session_id), user_cutoff_key(claims.user_id)
-            )
+            ready, *values = self._redis.mget(READY_KEY, *keys)
         except redis.RedisError:
             metrics.REVOCATION_FAIL_CLOSED.inc()
             raise
@@ -86,9 +104,20 @@ class RevocationList:
         if ready is None:
             metrics.REVOCATION_FAIL_CLOSED.inc()
             raise RevocationListNotReady("revocation list not rebuilt since Redis lost its data")
-        revoked = session_mark is not None or (cutoff is not None and claims.issued_at < float(cutoff))
-        metrics.count_token("revoked" if revoked else "ok", claims.token_id)
-        return revoked
+        return values
+
+    def write_entries(self, entries: list[tuple[str, str, int]]) -> None:
+        """Set entries (key, value, seconds to live) in one round trip (personal access tokens)."""
+        if entries:
+            pipe = self._redis.pipeline(transaction=False)
+            for key, value, ttl in entries:
+                pipe.set(key, value, ex=ttl)
+            pipe.execute()
+
+    def delete_entries(self, keys: list[str]) -> None:
+        """Delete entries (revoked personal access tokens); absent ones are fine."""
+        if keys:
+            self._redis.delete(*keys)
 
     def revoke_sessions(self, session_ids: list[str]) -> None:
         """Revoke every access token of these sessions."""

@@ -55,7 +55,8 @@ class AccessClaims:
 
     user_id: str
     username: str
-    session_id: str
+    # None for a personal access token (authcore.pats): it belongs to no session.
+    session_id: str | None
     token_id: str
     issued_at: float
     expires_at: int

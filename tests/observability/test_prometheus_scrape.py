@@ -108,3 +108,31 @@ def test_the_metrics_listeners_are_not_on_the_public_port(base_url):
     response = requests.get(base_url + "/metrics", headers=bearer("x"), timeout=5)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_personal_access_token_checks_and_events_are_counted_by_outcome(api, prometheus, logged_in):
+    checks = 'sum(authstack_personal_access_token_checks_total{{job="api_service",result="{}"}})'
+    events = 'sum(authstack_audit_events_total{{job="auth_service",action="{}"}})'
+    expected = {
+        checks.format("ok"): 2,
+        checks.format("unknown"): 1,
+        checks.format("bad_checksum"): 1,
+        checks.format("malformed"): 1,
+        events.format("pat_created"): 1,
+        events.format("pat_revoked"): 1,
+    }
+    prometheus.last_scrape_after(time.time())
+    before = {expr: prometheus.value(expr) for expr in expected}
+    access = logged_in["access_token"]
+    created = api.post("/auth/tokens", {"name": "counted"}, token=access).json()
+    token = created["token"]
+    assert api.me(token).status_code == 200
+    assert api.get("/api/v1/example/hello", token=token).status_code == 200
+    response = api.request("DELETE", f"/auth/tokens/{created['id']}", headers=bearer(access))
+    assert response.status_code == 204
+    assert api.me(token).status_code == 401  # unknown: revoked
+    assert api.me(token[:-6] + ("AAAAAA" if token[-6:] != "AAAAAA" else "BBBBBB")).status_code == 401
+    assert api.me("pat_short").status_code == 401
+    prometheus.last_scrape_after(time.time())
+    increases = {expr: prometheus.value(expr) - before[expr] for expr in expected}
+    assert increases == expected

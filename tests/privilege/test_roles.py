@@ -19,6 +19,13 @@ attempts = {
     "write_revocation": lambda: client.set("revoked:sid:probe-" + sys.argv[1], "1", ex=5),
     "delete_revocation": lambda: client.delete("revoked:sid:probe-gone"),
     "write_elsewhere": lambda: client.set("probe:" + sys.argv[1], "1", ex=5),
+    "read_token_entries": lambda: client.mget("revoked:ready", "pat:probe"),
+    "write_token_entry": lambda: client.set("pat:probe-" + sys.argv[1], "{}", ex=5),
+    "delete_token_entry": lambda: client.delete("pat:probe-gone"),
+    "note_token_use": lambda: client.xadd("pat-usage", {"probe": "1"}, maxlen=10000, approximate=True),
+    "read_token_use": lambda: client.xrange("pat-usage", count=1),
+    "trim_token_use": lambda: client.xtrim("pat-usage", maxlen=10000, approximate=True),
+    "append_elsewhere": lambda: client.xadd("probe-stream", {"probe": "1"}, maxlen=1),
     "flushall": lambda: client.flushall(),
     "config": lambda: client.config_get("dir"),
     "acl": lambda: client.acl_list(),
@@ -72,13 +79,20 @@ print(json.dumps(outcome))
 """
 
 
-def test_api_service_may_only_read_the_revocation_list(privileges):
+def test_api_service_may_only_read_the_revocation_list_and_note_token_use(privileges):
     outcome = privileges.probe("service", "api_service", REDIS_PROBE, "api_service")
     assert outcome == {
         "read_revocations": "allowed",
         "write_revocation": "refused",
         "delete_revocation": "refused",
         "write_elsewhere": "refused",
+        "read_token_entries": "allowed",
+        "write_token_entry": "refused",
+        "delete_token_entry": "refused",
+        "note_token_use": "allowed",
+        "read_token_use": "refused",
+        "trim_token_use": "refused",
+        "append_elsewhere": "refused",
         "flushall": "refused",
         "config": "refused",
         "acl": "refused",
@@ -86,13 +100,20 @@ def test_api_service_may_only_read_the_revocation_list(privileges):
     }
 
 
-def test_auth_service_may_write_revocations_and_nothing_else(privileges):
+def test_auth_service_may_write_revocations_and_token_entries_and_nothing_else(privileges):
     outcome = privileges.probe("service", "auth_service", REDIS_PROBE, "auth_service")
     assert outcome == {
         "read_revocations": "allowed",
         "write_revocation": "allowed",
         "delete_revocation": "allowed",
         "write_elsewhere": "refused",
+        "read_token_entries": "allowed",
+        "write_token_entry": "allowed",
+        "delete_token_entry": "allowed",
+        "note_token_use": "allowed",
+        "read_token_use": "allowed",
+        "trim_token_use": "allowed",
+        "append_elsewhere": "refused",
         "flushall": "refused",
         "config": "refused",
         "acl": "refused",

@@ -30,7 +30,7 @@ from auth_app.factors.login_tokens import (
 from auth_app.factors.secret_box import SecretBox
 from auth_app.mail import account_events as account_mail
 from auth_app.passwords import check_password
-from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
+from auth_app.revoking import cut_off_user, end_access_tokens, end_all_sessions, lock_user
 from auth_app.sessions import ClientInfo, Sessions
 from auth_app.settings import Settings
 from auth_app.throttle import LoginThrottle
@@ -219,6 +219,8 @@ class SecondFactors:
             audit.record(conn, "mfa_reset_by_admin", target=user.id)
             account_mail.mfa_changed(conn, self._settings.mail, user.id, "mfa_reset_by_admin")
             end_all_sessions(conn, self._revocations, user.id, "mfa_reset")
+            # Personal access tokens end too: whoever took over the account may have made some.
+            end_access_tokens(conn, self._revocations, user.id, "mfa_reset")
             cut_off_user(conn, self._revocations, user.id)
         metrics.MFA_CHANGES.labels(change="reset_by_admin").inc()
 

@@ -36,6 +36,12 @@ def find_totp(conn: Connection, user_id: uuid.UUID, lock: bool = False) -> TotpR
     return TotpRow(bytes(row[0]), row[1], row[2]) if row else None
 
 
+def has_enabled_factor(conn: Connection, user_id: uuid.UUID) -> bool:
+    """True if the user has a second factor on (a confirmed TOTP secret; passkeys will join here)."""
+    row = find_totp(conn, user_id)
+    return bool(row and row.confirmed)
+
+
 def put_pending_totp(conn: Connection, user_id: uuid.UUID, secret_encrypted: bytes) -> bool:
     """Store a new pending secret, replacing a pending one; False if TOTP is already on."""
     row = conn.execute(
