@@ -31,7 +31,7 @@ FORGET_DEVICES_AFTER_DAYS = 180
 def prune_once(
     pool: ConnectionPool, audit_retention_days: int = 365, session_max_lifetime: int = DEFAULT_MAX_LIFETIME
 ) -> tuple[int, int, int, int, int, int]:
-    """One pruning pass: the refresh tokens, sessions, audit events, second steps, access tokens, devices gone.
+    """One pruning pass; counts of refresh tokens, sessions, events, second steps, access tokens, devices.
 
     A personal access token is kept a week past its expiry: its late use is
     then told apart from an unknown token's (``pat_expired_use``).
