@@ -25,6 +25,7 @@ import psycopg
 import redis
 
 from authcore.settings import SettingsError, read_secret
+from runner.demote import as_user
 from runner.settings import DB_MIGRATION_USER, DB_NAME, DB_USER, ROOT, StackSettings
 
 DB_SUPERUSER = "postgres"
@@ -132,17 +133,6 @@ def owned_dir(path: Path, owner: pwd.struct_passwd | None, mode: int = 0o700) ->
     return path
 
 
-def _as_user(owner: pwd.struct_passwd | None):
-    if owner is None:
-        return None
-
-    def demote():
-        os.setgid(owner.pw_gid)
-        os.setuid(owner.pw_uid)
-
-    return demote
-
-
 def stack_secret(stack: StackSettings, name: str) -> str:
     """A password setting of the stack (``name`` or ``name_FILE``); StackError if missing."""
     try:
@@ -196,7 +186,7 @@ def prepare_postgres(stack: StackSettings) -> Path:
             check=True,
             capture_output=True,
             text=True,
-            preexec_fn=_as_user(owner),
+            preexec_fn=as_user(owner),
             cwd="/",
         )
     except subprocess.CalledProcessError as exc:

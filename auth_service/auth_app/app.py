@@ -5,7 +5,7 @@ import psycopg_pool
 import redis
 from flask import Flask
 
-from auth_app import audit, passwords
+from auth_app import audit, password_slots
 from auth_app.accounts import Accounts
 from auth_app.audit.routes import bp as audit_bp
 from auth_app.db import open_pool
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     the mail outbox (all off in unit tests).
     """
     settings = settings or load_settings()
-    passwords.configure(settings.password_queue_deadline)
+    password_slots.configure(settings.password_queue_deadline)
     app = base_app(__name__, settings.log_level, DEPENDENCY_ERRORS, REFUSED_ERRORS)
     pool = open_pool(settings.database_url, max_size=pool_size)
     redis_client = make_redis(settings.redis_url, settings.redis_password)
