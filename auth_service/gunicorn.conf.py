@@ -3,7 +3,7 @@
 import shutil
 import tempfile
 
-from auth_app import passwords
+from auth_app import password_slots
 from auth_app.db import database_reachable
 from auth_app.settings import load_settings
 from authcore.gunicorn_defaults import *  # noqa: F403
@@ -22,9 +22,9 @@ def on_starting(server):
     if not database_reachable(settings.database_url):
         refuse_to_start("cannot reach the database at DATABASE_URL")
     start_metrics_listener("auth_service", settings.redis_url, settings.database_url, settings.redis_password)
-    # The workers forked from here share one bcrypt slot per worker (auth_app/passwords.py).
+    # The workers forked from here share one bcrypt slot per worker (auth_app/password_slots.py).
     server.password_slots_dir = tempfile.mkdtemp(prefix="authstack-password-slots-")
-    passwords.share_slots_between_workers(server.password_slots_dir, server.cfg.workers)
+    password_slots.share_slots_between_workers(server.password_slots_dir, server.cfg.workers)
 
 
 def on_exit(server):

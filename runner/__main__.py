@@ -31,6 +31,7 @@ import requests
 
 from runner import datastores, supervisor
 from runner.datastores import StackError, wait_for_postgres, wait_for_redis
+from runner.demote import as_user
 from runner.processes import descendants
 from runner.settings import ROOT, SERVICES, StackSettings, load_stack_settings, merged_environment
 
@@ -270,30 +271,18 @@ def cmd_redis_cli(stack: StackSettings, args: list[str]) -> int:
     return subprocess.run(command, env={**os.environ, "REDISCLI_AUTH": password}).returncode
 
 
-def _demoted(user):
-    if user is None:
-        return None
-
-    def demote():
-        os.setgroups([])
-        os.setgid(user.pw_gid)
-        os.setuid(user.pw_uid)
-
-    return demote
-
-
 def cmd_service_exec(stack: StackSettings, service: str, command: list[str]) -> int:
     """Run ``command`` as ``service`` runs: its settings, its OS user (the privilege tests use it)."""
     env = {**stack.env, **supervisor.service_overrides(stack, service)}
     env["PATH"] = f"{supervisor.VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}"
-    return subprocess.run(command, env=env, cwd="/", preexec_fn=_demoted(datastores.app_user())).returncode
+    return subprocess.run(command, env=env, cwd="/", preexec_fn=as_user(datastores.app_user())).returncode
 
 
 def cmd_client_exec(command: list[str]) -> int:
     """Run ``command`` as an outsider on this host (nobody, when we are root)."""
     outsider = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    return subprocess.run(command, env=env, cwd="/", preexec_fn=_demoted(outsider)).returncode
+    return subprocess.run(command, env=env, cwd="/", preexec_fn=as_user(outsider)).returncode
 
 
 def cmd_service_address(stack: StackSettings, service: str) -> int:

@@ -25,6 +25,8 @@ import psycopg
 import redis
 
 from authcore.settings import SettingsError, read_secret
+from runner import pg_upgrade
+from runner.demote import as_user
 from runner.settings import DB_MIGRATION_USER, DB_NAME, DB_USER, ROOT, StackSettings
 
 DB_SUPERUSER = "postgres"
@@ -132,17 +134,6 @@ def owned_dir(path: Path, owner: pwd.struct_passwd | None, mode: int = 0o700) ->
     return path
 
 
-def _as_user(owner: pwd.struct_passwd | None):
-    if owner is None:
-        return None
-
-    def demote():
-        os.setgid(owner.pw_gid)
-        os.setuid(owner.pw_uid)
-
-    return demote
-
-
 def stack_secret(stack: StackSettings, name: str) -> str:
     """A password setting of the stack (``name`` or ``name_FILE``); StackError if missing."""
     try:
@@ -153,6 +144,19 @@ def stack_secret(stack: StackSettings, name: str) -> str:
 
 def _superuser_password_file(stack: StackSettings) -> Path:
     return stack.path("postgres", "superuser.pw")
+
+
+def _superuser_era_marker(stack: StackSettings) -> Path:
+    return stack.path("postgres", "superuser-era")
+
+
+def _keep_new_superuser_password(stack: StackSettings) -> str:
+    """A fresh superuser password, kept in the state folder (readable by whoever started the stack)."""
+    superuser_password = secrets.token_urlsafe(32)
+    kept = _superuser_password_file(stack)
+    kept.write_text(superuser_password + "\n")
+    kept.chmod(0o600)
+    return superuser_password
 
 
 def prepare_postgres(stack: StackSettings) -> Path:
@@ -166,16 +170,14 @@ def prepare_postgres(stack: StackSettings) -> Path:
     owned_dir(data.parent, owner)
     if (data / "PG_VERSION").exists():
         if not _superuser_password_file(stack).exists():
-            raise StackError(
-                f"{data} was made by an older version, whose services logged in as the superuser: "
-                "move it away (or set STATE_DIR) and start again"
-            )
+            # Made by an older version, whose services logged in as the
+            # superuser: converted in place once Postgres runs (wait_for_postgres).
+            # The marker first: a start stopped in between still converts.
+            _superuser_era_marker(stack).touch(mode=0o600)
+            _keep_new_superuser_password(stack)
         return data
     owned_dir(data, owner)
-    superuser_password = secrets.token_urlsafe(32)
-    kept = _superuser_password_file(stack)
-    kept.write_text(superuser_password + "\n")
-    kept.chmod(0o600)
+    superuser_password = _keep_new_superuser_password(stack)
     pwfile = stack.path("postgres", "initdb.pw")
     pwfile.write_text(superuser_password + "\n")
     if owner is not None:
@@ -196,7 +198,7 @@ def prepare_postgres(stack: StackSettings) -> Path:
             check=True,
             capture_output=True,
             text=True,
-            preexec_fn=_as_user(owner),
+            preexec_fn=as_user(owner),
             cwd="/",
         )
     except subprocess.CalledProcessError as exc:
@@ -278,6 +280,19 @@ def wait_for_postgres(stack: StackSettings, timeout: float = 30) -> None:
     """Wait until Postgres accepts connections, then make sure the database and roles exist."""
     port = stack.ports["postgres"]
     superuser_password = _superuser_password_file(stack).read_text().strip()
+    if _superuser_era_marker(stack).exists():
+        try:
+            pg_upgrade.rename_bootstrap_superuser(
+                port,
+                DB_USER,
+                stack_secret(stack, "POSTGRES_PASSWORD"),
+                DB_SUPERUSER,
+                superuser_password,
+                timeout,
+            )
+        except (RuntimeError, psycopg.Error) as exc:
+            raise StackError(f"converting the superuser-era cluster failed: {exc}") from None
+        print("converted the cluster of an older version: its superuser is now the runner's alone")
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -299,6 +314,21 @@ def wait_for_postgres(stack: StackSettings, timeout: float = 30) -> None:
                 raise StackError(f"Postgres did not answer on port {port}: {exc}") from None
             time.sleep(0.2)
     _apply_roles(stack, superuser_password)
+    # Tables of an older version (made by the superuser) pass to the schema's
+    # owner, so migrations can alter them; nothing to do on a cluster made today.
+    with psycopg.connect(
+        host="127.0.0.1",
+        port=port,
+        user=DB_SUPERUSER,
+        password=superuser_password,
+        dbname=DB_NAME,
+        autocommit=True,
+        connect_timeout=2,
+    ) as conn:
+        moved = pg_upgrade.give_schema_to(conn, DB_MIGRATION_USER)
+    if moved:
+        print(f"gave {len(moved)} object(s) of the older version's schema to {DB_MIGRATION_USER}")
+    _superuser_era_marker(stack).unlink(missing_ok=True)
 
 
 def superuser_psql(stack: StackSettings, sql: str) -> int:

@@ -1,8 +1,13 @@
 """Small helpers for talking to the stack the way any HTTP client would."""
 
+import http.client
+import json
 import os
 import secrets
+import socket
 import time
+import types
+import urllib.parse
 
 import requests
 
@@ -125,3 +130,64 @@ def _rate_limited(response: requests.Response) -> bool:
         return False
     # A HEAD answer has no body to tell them apart; only POSTs are ever throttled per account.
     return not response.content or response.json()["message"] == NGINX_RATE_LIMIT_MESSAGE
+
+
+class RawAnswer:
+    """An answer read off a raw socket, with the parts of ``requests.Response`` the tests use."""
+
+    def __init__(self, method: str, status: int, headers: list[tuple[str, str]], content: bytes):
+        self.request = types.SimpleNamespace(method=method)
+        self.status_code = status
+        self.headers = requests.structures.CaseInsensitiveDict(headers)
+        self.content = content
+        self.text = content.decode("utf-8", "replace")
+
+    def json(self):
+        """The body as JSON."""
+        return json.loads(self.content)
+
+
+def posts_at_once(
+    base_url: str, path: str, bodies: list[dict], headers: list[dict] | None = None, rounds: int = 5
+) -> list[RawAnswer]:
+    """POST each body on its own connection, all arriving at nginx together; every answer.
+
+    Each request is written but for its last byte, then the last bytes go
+    out back to back (one ``send`` each, microseconds apart): nginx sees the
+    requests at once however slowly this client built them, so a per-address
+    rate far above what a busy machine's client threads could reach is still
+    passed. Repeated (up to ``rounds``) until one answer is a 429, which a
+    burst of more requests than the limit's burst allows must bring.
+    """
+    url = urllib.parse.urlsplit(base_url)
+    answers: list[RawAnswer] = []
+    for _ in range(rounds):
+        sockets, last_bytes = [], []
+        try:
+            for index, body in enumerate(bodies):
+                data = json.dumps(body).encode()
+                lines = [
+                    f"POST {path} HTTP/1.1",
+                    f"Host: {url.netloc}",
+                    "Content-Type: application/json",
+                    f"Content-Length: {len(data)}",
+                    "Connection: close",
+                    *(f"{name}: {value}" for name, value in (headers[index] if headers else {}).items()),
+                ]
+                request = ("\r\n".join(lines) + "\r\n\r\n").encode() + data
+                sock = socket.create_connection((url.hostname, url.port or 80), timeout=60)
+                sockets.append(sock)
+                sock.sendall(request[:-1])
+                last_bytes.append(request[-1:])
+            for sock, last in zip(sockets, last_bytes, strict=True):
+                sock.send(last)
+            for sock in sockets:
+                response = http.client.HTTPResponse(sock, method="POST")
+                response.begin()
+                answers.append(RawAnswer("POST", response.status, response.getheaders(), response.read()))
+        finally:
+            for sock in sockets:
+                sock.close()
+        if any(answer.status_code == 429 for answer in answers):
+            break
+    return answers

@@ -5,7 +5,7 @@ import psycopg_pool
 import redis
 from flask import Flask
 
-from auth_app import audit, key_set, passwords
+from auth_app import audit, key_set, password_slots
 from auth_app.access_token_routes import bp as access_tokens_bp
 from auth_app.access_token_usage import start_usage_folding
 from auth_app.access_tokens import AccessTokens
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     the mail outbox (all off in unit tests).
     """
     settings = settings or load_settings()
-    passwords.configure(settings.password_queue_deadline)
+    password_slots.configure(settings.password_queue_deadline)
     app = base_app(__name__, settings.log_level, DEPENDENCY_ERRORS, REFUSED_ERRORS)
     pool = open_pool(settings.database_url, max_size=pool_size)
     redis_client = make_redis(settings.redis_url, settings.redis_password)

@@ -12,13 +12,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from auth_app.passwords import PasswordQueue, ReplicaSlots
+from auth_app.password_slots import PasswordQueue, ReplicaSlots
 from authcore.errors import TooManyRequests
 
 HOLD_A_SLOT = textwrap.dedent(
     """
     import sys, time
-    from auth_app.passwords import ReplicaSlots
+    from auth_app.password_slots import ReplicaSlots
     slots = ReplicaSlots(sys.argv[1], int(sys.argv[2]))
     assert slots.acquire(timeout=5) is not None
     print("held", flush=True)

@@ -13,7 +13,8 @@ from psycopg import errors as pg_errors
 
 from auth_app import store
 from auth_app.migrate import migrate, pending_migrations
-from auth_app.passwords import PasswordQueue, ProcessSlots, check_password, hash_cost, hash_password
+from auth_app.password_slots import PasswordQueue, ProcessSlots
+from auth_app.passwords import check_password, hash_cost, hash_password
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token, new_refresh_token
 from auth_app.settings import migration_conninfo
 from authcore.errors import TooManyRequests
