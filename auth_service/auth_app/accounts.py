@@ -5,12 +5,14 @@ Everything that ends sessions or revokes tokens goes through
 """
 
 import uuid
+from datetime import UTC, datetime
 
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from auth_app import audit, store
 from auth_app.mail import account_events as account_mail
+from auth_app.mail.limits import MailRequestLimits
 from auth_app.passwords import check_password, hash_cost, hash_password
 from auth_app.revoking import cut_off_user, end_all_sessions, lock_user
 from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions
@@ -33,15 +35,23 @@ class Accounts:
         revocations: RevocationList,
         sessions: Sessions,
         throttle: LoginThrottle,
+        mail_limits: MailRequestLimits | None = None,
     ):
         self._settings = settings
+        self._mail_limits = mail_limits
         self._pool = pool
         self._revocations = revocations
         self._sessions = sessions
         self._throttle = throttle
 
     def signup(self, username: str, email: str, password: str) -> store.User:
-        """Create a user from validated fields; 409 if the name or email is taken."""
+        """Create a user from validated fields; 409 if the name or email is taken.
+
+        With REQUIRE_VERIFIED_EMAIL on, a taken address is not told: the
+        answer is a successful one's (a user nobody will ever see), and the
+        address's owner is mailed that someone tried to sign up with it.
+        Only the one who reads that mailbox learns the address has an account.
+        """
         password_hash = hash_password(password, self._settings.bcrypt_rounds)
         try:
             with self._pool.connection() as conn, conn.transaction():
@@ -51,8 +61,38 @@ class Accounts:
             return user
         except pg_errors.UniqueViolation as exc:
             metrics.SIGNUPS.labels(result="taken").inc()
+            if self._settings.mail.require_verified_email and self._address_owner_told(email):
+                return store.User(
+                    id=uuid.uuid4(),
+                    username=username,
+                    email=email,
+                    password_hash="",
+                    roles=[],
+                    disabled_at=None,
+                    created_at=datetime.now(UTC),
+                )
             taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
+
+    def _address_owner_told(self, email: str) -> bool:
+        """If ``email`` is an account's: audit it and queue the "someone tried" notice; False if it isn't.
+
+        The notices to one account are limited like reset links (at most 5
+        per 15 minutes); past the limit the attempt is audited but not mailed,
+        and the answer stays the same.
+        """
+        with self._pool.connection() as conn, conn.transaction():
+            owner = store.find_user_by_login(conn, username=None, email=email)
+            if owner is None:
+                return False
+            audit.record(conn, "authn_signup_taken", result=audit.FAILURE, target=owner.id)
+            try:
+                if self._mail_limits is not None:
+                    self._mail_limits.count(account_mail.SIGNUP_ATTEMPT, str(owner.id))
+            except TooManyRequests:
+                return True
+            account_mail.signup_attempted(conn, owner.id)
+        return True
 
     def login(self, login: str, password: str, client: ClientInfo) -> dict:
         """Check credentials and open a session; the token response of docs/API.md.

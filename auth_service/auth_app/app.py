@@ -47,16 +47,15 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     redis_client = make_redis(settings.redis_url, settings.redis_password)
     revocations = RevocationList(redis_client, settings.tokens.access_ttl, settings.tokens.leeway)
     sessions = Sessions(settings.tokens, pool, revocations, settings.session_max_lifetime)
+    mail_limits = MailRequestLimits(redis_client)
+    throttle = LoginThrottle(redis_client, settings.login_max_failures)
     app.extensions.update(
         pool=pool,
         redis=redis_client,
         sessions=sessions,
-        accounts=Accounts(
-            settings, pool, revocations, sessions, LoginThrottle(redis_client, settings.login_max_failures)
-        ),
+        accounts=Accounts(settings, pool, revocations, sessions, throttle, mail_limits),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
     )
-    mail_limits = MailRequestLimits(redis_client)
     app.extensions.update(
         password_reset=PasswordReset(settings, pool, revocations, mail_limits),
         email_verification=EmailVerification(pool, mail_limits),

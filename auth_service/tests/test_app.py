@@ -92,8 +92,8 @@ def test_a_statement_the_role_may_not_run_is_refused_logged_and_503(app, caplog)
     def forbidden_change():
         with app.extensions["pool"].connection() as conn, conn.transaction():
             conn.execute(
-                "INSERT INTO users (username, email, password_hash) VALUES (%s, %s, 'x')",
-                (marker, f"{marker}@example.com"),
+                "INSERT INTO users (username, email, email_key, password_hash) VALUES (%s, %s, %s, 'x')",
+                (marker, f"{marker}@example.com", f"{marker}@example.com"),
             )
             conn.execute("ALTER TABLE users ADD COLUMN nickname text")
         return {}

@@ -34,6 +34,14 @@ def signed_up(conn: Connection, user_id: uuid.UUID) -> None:
     mail_store.enqueue(conn, EMAIL_VERIFICATION, user_id=user_id)
 
 
+SIGNUP_ATTEMPT = "signup_attempt"
+
+
+def signup_attempted(conn: Connection, owner_id: uuid.UUID) -> None:
+    """Queue "someone tried to sign up with your address" for the address's owner."""
+    mail_store.enqueue(conn, SIGNUP_ATTEMPT, user_id=owner_id, details={"at": _now()})
+
+
 def password_changed(
     conn: Connection, settings: MailSettings, user_id: uuid.UUID, how: str = "change"
 ) -> None:

@@ -79,3 +79,15 @@ def new_device(settings: MailSettings, user: Recipient, details: dict) -> EmailM
         " every session.\n"
     )
     return _message(settings, user.email, "New sign-in to your account", body)
+
+
+def signup_attempt(settings: MailSettings, user: Recipient, details: dict) -> EmailMessage:
+    """The notice that someone tried to sign up with the address of an existing account."""
+    body = (
+        f"Hello {user.username},\n\n"
+        f"Someone tried to sign up with your address at {details.get('at', 'an unknown time')}.\n"
+        "You already have an account, so no new one was made, and they were not told.\n\n"
+        f"If it was you: sign in as {user.username}, or reset your password at"
+        f" {settings.public_url}/ if you forgot it. If not, there is nothing to do.\n"
+    )
+    return _message(settings, user.email, "Someone tried to sign up with your address", body)

@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 
 from auth_app.mail import messages as mail_messages
 from auth_app.mail import store as mail_store
+from auth_app.mail.account_events import SIGNUP_ATTEMPT
 from auth_app.mail.link_tokens import EMAIL_VERIFICATION, PASSWORD_RESET, new_email_token
 from auth_app.mail.settings import MailSettings
 from auth_app.mail.transport import PermanentMailError, SmtpConnection
@@ -77,6 +78,8 @@ def compose(
         return mail_messages.password_changed(settings, user, row.details)
     if row.kind == "new_device":
         return mail_messages.new_device(settings, user, row.details)
+    if row.kind == SIGNUP_ATTEMPT:
+        return mail_messages.signup_attempt(settings, user, row.details)
     log.error("outbox row %d has an unknown kind %r", row.id, row.kind)
     return None
 
