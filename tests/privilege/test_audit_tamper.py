@@ -1,5 +1,7 @@
 """Tampering with the audit trail: refused as the service, found by /auth/audit/verify as the superuser."""
 
+import json
+
 from tests.helpers import assert_error
 
 SERVICE_TAMPER_PROBE = """
@@ -61,8 +63,18 @@ def test_a_row_the_superuser_changes_is_reported(api, admin_token, privileges, n
         assert verdict["intact"] is False
         assert verdict["first_broken"]["id"] == event_id
         assert verdict["first_broken"]["problem"] == "row_changed"
+        # make audit-verify's command, as the service runs: the same verdict, exit 1.
+        command = privileges.run(
+            "service-exec", "auth_service", "python", "-m", "auth_app.audit.verify", check=False
+        )
+        assert command.returncode == 1, command.stderr
+        assert json.loads(command.stdout)["first_broken"] == verdict["first_broken"]
     finally:
         privileges.run("superuser-psql", restore)
+    assert (
+        privileges.run("service-exec", "auth_service", "python", "-m", "auth_app.audit.verify").returncode
+        == 0
+    )
     assert _verify(api, admin_token)["intact"] is True
 
 
