@@ -21,9 +21,9 @@ compose-lint: venv ## validate docker-compose.yml without a daemon, hadolint the
 	export DOCKER_HOST=unix:///nonexistent/docker.sock && \
 	export JWT_SECRET=lint-placeholder POSTGRES_PASSWORD=lint-placeholder \
 		POSTGRES_MIGRATION_PASSWORD=lint-placeholder REDIS_AUTH_PASSWORD=lint-placeholder \
-		REDIS_API_PASSWORD=lint-placeholder && \
+		REDIS_API_PASSWORD=lint-placeholder MFA_KEY=lint-placeholder && \
 	docker-compose --env-file "$$empty" -f docker-compose.yml --profile test config -q && \
-	for secret in JWT_SECRET POSTGRES_PASSWORD POSTGRES_MIGRATION_PASSWORD REDIS_AUTH_PASSWORD REDIS_API_PASSWORD; do \
+	for secret in JWT_SECRET POSTGRES_PASSWORD POSTGRES_MIGRATION_PASSWORD REDIS_AUTH_PASSWORD REDIS_API_PASSWORD MFA_KEY; do \
 		if env -u $$secret docker-compose --env-file "$$empty" -f docker-compose.yml config -q 2>/dev/null; then \
 			echo "docker-compose.yml: a missing $$secret must fail, and did not" >&2; exit 1; \
 		fi; \
