@@ -10,7 +10,8 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 WORKDIR /src
 # oathtool computes TOTP codes for the second-factor tests (an implementation
-# independent of the pyotp the stack uses). Debian's version of the base's release.
+# independent of the pyotp the stack uses); Debian's current package, like
+# the stand-in images.
 # hadolint ignore=DL3008
 RUN apt-get update -qq \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends oathtool >/dev/null \

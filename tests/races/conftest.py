@@ -59,8 +59,13 @@ def _own_stack_environment(name: str, rounds: int) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def own_stack(name: str, rounds: int, base_url: str, admin_credentials: dict) -> Iterator[RaceStack]:
-    """A throw-away local stack at bcrypt cost ``rounds``, or BASE_URL's if the runner can't start one."""
+def own_stack(
+    name: str, rounds: int, base_url: str, admin_credentials: dict, settings: dict | None = None
+) -> Iterator[RaceStack]:
+    """A throw-away local stack at bcrypt cost ``rounds`` with ``settings``; else BASE_URL's stack.
+
+    BASE_URL's when the runner can't start one (the compose suite).
+    """
     if not _local_runner_available():
         yield RaceStack(
             base_url,
@@ -75,7 +80,7 @@ def own_stack(name: str, rounds: int, base_url: str, admin_credentials: dict) ->
     from runner.settings import load_stack_settings
     from runner.test_run import create_admin
 
-    with mock.patch.dict(os.environ, _own_stack_environment(name, rounds)):
+    with mock.patch.dict(os.environ, {**_own_stack_environment(name, rounds), **(settings or {})}):
         stack = load_stack_settings(new_ports=True)
         if supervisor.supervisord_pid(stack) is not None:
             stack_commands.cmd_down(stack)

@@ -227,8 +227,12 @@ class SecondFactors:
     # --- the second login step ----------------------------------------------------
 
     def start_login(self, user: app_store.User, throttle_key: str) -> dict | None:
-        """After a right password: the ``mfa_required`` answer, or None if the user has no factor on."""
-        with self._pool.connection() as conn, conn.transaction():
+        """After a right password: the ``mfa_required`` answer, or None if the user has no factor on.
+
+        Every password login asks: for a user without a factor that is one
+        indexed read, no transaction of its own.
+        """
+        with self._pool.connection() as conn:
             methods = self.methods(conn, user.id)
             if not methods:
                 return None
