@@ -119,6 +119,6 @@ unit: venv ## the tests that need no running stack (starts nothing; a few second
 
 .PHONY: test
 test: deps venv lint compose-lint rules-test deploy-lint ## lint (code, compose file, Dockerfiles, deploy/), alert rules, then unit and integration tests against a fresh throw-away stack
-	PATH="/usr/sbin:$$PATH" $(PY) -m runner.test_run $(PYTEST_ARGS)
+	PATH="/usr/sbin:$$PATH" $(PY) -m runner.suite $(PYTEST_ARGS)
 
 -include mk/*.mk

@@ -7,4 +7,4 @@ FUZZ_PATHS := tests/fuzz authcore/tests/test_token_properties.py
 .PHONY: fuzz
 fuzz: deps venv ## fuzz for longer than `make test` (schemathesis on a throw-away stack, hypothesis on the token/JSON parsers; ~5 min)
 	PATH="/usr/sbin:$$PATH" FUZZ_PROFILE=long TEST_PATHS="$(FUZZ_PATHS)" TEST_STATE_DIR="$(CURDIR)/.state/fuzz" \
-		$(PY) -m runner.test_run $(PYTEST_ARGS)
+		$(PY) -m runner.suite $(PYTEST_ARGS)

@@ -1,7 +1,5 @@
 """The auth_service routes of docs/API.md. Each one reads input, calls a service, shapes JSON."""
 
-from pathlib import Path
-
 from flask import Blueprint, current_app, g, request
 
 from auth_app import browser_cookies, store
@@ -10,12 +8,12 @@ from auth_app.login_metrics import counted_login
 from auth_app.sessions import ClientInfo, Sessions
 from auth_app.validation import ROLE, require_strings, validated_signup
 from authcore.bearer import require_token
+from authcore.contract import OPENAPI_DOCUMENT
 from authcore.errors import Unavailable, ValidationFailed, json_response
 from authcore.json_body import read_json_object, read_optional_json_object
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 docs = Blueprint("docs", __name__)
-OPENAPI_DOCUMENT = Path(__file__).with_name("openapi.json")
 
 
 def _accounts() -> Accounts:

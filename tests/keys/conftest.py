@@ -62,7 +62,7 @@ def eddsa_stack_running() -> Iterator[KeyStack]:
     from runner import __main__ as stack_commands
     from runner import supervisor
     from runner.settings import load_stack_settings
-    from runner.test_run import create_admin
+    from runner.suite import create_admin
 
     environment = eddsa_environment()
     with mock.patch.dict(os.environ, environment):

@@ -78,7 +78,7 @@ def own_stack(
     from runner import __main__ as stack_commands
     from runner import supervisor
     from runner.settings import load_stack_settings
-    from runner.test_run import create_admin
+    from runner.suite import create_admin
 
     with mock.patch.dict(os.environ, {**_own_stack_environment(name, rounds), **(settings or {})}):
         stack = load_stack_settings(new_ports=True)

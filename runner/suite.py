@@ -1,4 +1,4 @@
-"""``python -m runner.test_run [pytest args]``: a throw-away stack, the tests, and cleanup.
+"""``python -m runner.suite [pytest args]``: a throw-away stack, the tests, and cleanup.
 
 Starts a fresh local stack in its own state folder on free ports (so it
 runs beside `make run`), runs the unit tests of both services and the
