@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, Protocol, TypeVar
 
 import bcrypt
 
@@ -36,6 +37,20 @@ DEFAULT_DEADLINE_SECONDS = 2.0
 # Weight of the newest check in the running mean: follows a change of load
 # (or of BCRYPT_ROUNDS) within a few checks, without jumping on one outlier.
 MEAN_WEIGHT = 0.2
+
+Token = TypeVar("Token")
+
+
+class Slots(Protocol[Token]):
+    """Anything that hands out bcrypt slots: ``acquire`` gives a token, ``release`` takes it back."""
+
+    def acquire(self, timeout: float) -> Token | None:
+        """Take a slot within ``timeout`` seconds; a token for ``release``, or None."""
+        ...
+
+    def release(self, token: Token) -> None:
+        """Give the slot back."""
+        ...
 
 
 class ProcessSlots:
@@ -100,7 +115,7 @@ class _OpenFiles:
     def __init__(self, paths: list[str]):
         self.descriptors = [os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in paths]
 
-    def __del__(self):
+    def __del__(self) -> None:
         for descriptor in self.descriptors:
             os.close(descriptor)
 
@@ -112,7 +127,8 @@ class PasswordQueue:
         self._slots = slots
         self.deadline = deadline
         self._lock = threading.Lock()
-        self._turn: ProcessSlots | ReplicaSlots = ProcessSlots(slots)
+        # Each kind of slots has its own token type; a token only goes back to its slots.
+        self._turn: Slots[Any] = ProcessSlots(slots)
         self._queued = 0  # checks running or waiting in this process
         self._mean: float | None = None  # seconds per check, once one was measured
 
