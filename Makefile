@@ -107,6 +107,10 @@ lint: venv ## ruff lint and format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+.PHONY: typecheck
+typecheck: venv ## mypy --strict over authcore, auth_app and api_app (settings: pyproject.toml [tool.mypy])
+	$(VENV)/bin/mypy
+
 .PHONY: format
 format: venv ## apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .

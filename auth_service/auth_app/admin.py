@@ -43,7 +43,8 @@ def main(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except ValidationFailed as exc:
-        problems = ", ".join(f"{name} {problem}" for name, problem in exc.fields.items())
+        # ValidationFailed from validated_signup always names its fields.
+        problems = ", ".join(f"{name} {problem}" for name, problem in (exc.fields or {}).items())
         print(f"error: {problems}", file=sys.stderr)
         return 2
     try:

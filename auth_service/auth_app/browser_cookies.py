@@ -22,6 +22,8 @@ same-site, so ``SameSite=Strict`` alone would let it send the cookie. The
 two checks above are what stops it.
 """
 
+from typing import Any
+
 from flask import Request, Response
 
 from auth_app.sessions import ClientInfo, Sessions
@@ -75,7 +77,7 @@ def own_origin(request: Request) -> str:
     return f"{request.scheme}://{host}".lower()
 
 
-def token_response(tokens: dict, request: Request) -> Response:
+def token_response(tokens: dict[str, Any], request: Request) -> Response:
     """The token response of cookie mode: the refresh token moves from the body into the cookie."""
     body = {name: value for name, value in tokens.items() if name != "refresh_token"}
     response = json_response(body)

@@ -1,6 +1,6 @@
 """The mail routes of docs/API.md: password reset, email verification, the outbox counts."""
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from auth_app.email_verification import EmailVerification
 from auth_app.mail.outbox import outbox_counts
@@ -17,15 +17,17 @@ VERIFICATION_REQUESTED = "A new verification link is on its way, unless the addr
 
 
 def _password_reset() -> PasswordReset:
-    return current_app.extensions["password_reset"]
+    service: PasswordReset = current_app.extensions["password_reset"]
+    return service
 
 
 def _email_verification() -> EmailVerification:
-    return current_app.extensions["email_verification"]
+    service: EmailVerification = current_app.extensions["email_verification"]
+    return service
 
 
 @bp.post("/password/forgot")
-def forgot_password():
+def forgot_password() -> Response:
     """Ask for a reset link: the same 202 for every address."""
     fields = require_strings(read_json_object(request), ("email",))
     _password_reset().request(fields["email"])
@@ -33,7 +35,7 @@ def forgot_password():
 
 
 @bp.post("/password/reset")
-def reset_password():
+def reset_password() -> tuple[str, int]:
     """Set a new password with a mailed token; every session of the user ends."""
     fields = require_strings(read_json_object(request), ("token", "new_password"))
     _password_reset().reset(fields["token"], fields["new_password"])
@@ -41,7 +43,7 @@ def reset_password():
 
 
 @bp.post("/email/verify")
-def verify_email():
+def verify_email() -> tuple[str, int]:
     """Confirm the account's address with a mailed token."""
     fields = require_strings(read_json_object(request), ("token",))
     _email_verification().verify(fields["token"])
@@ -50,7 +52,7 @@ def verify_email():
 
 @bp.post("/email/verify/resend")
 @require_token()
-def resend_verification():
+def resend_verification() -> Response:
     """Mail the caller a new verification link."""
     _email_verification().resend(g.claims.user_id)
     return json_response({"message": VERIFICATION_REQUESTED}, 202)
@@ -58,6 +60,6 @@ def resend_verification():
 
 @bp.get("/admin/outbox")
 @require_token(role="admin")
-def outbox_status():
+def outbox_status() -> Response:
     """How many messages are pending, sent, skipped and failed (admin only)."""
     return json_response(outbox_counts(current_app.extensions["pool"]))

@@ -15,9 +15,11 @@ with it (docs/OPERATIONS.md "Rotating keys").
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Flask, current_app, request
+from flask.typing import ResponseReturnValue
 
 from authcore.keys import public_key_set
 from authcore.settings import TokenSettings
@@ -36,12 +38,13 @@ class KeySetDocument:
     etag: str
 
 
-def access_token_keys(tokens: TokenSettings) -> list[dict]:
+def access_token_keys(tokens: TokenSettings) -> list[dict[str, Any]]:
     """The public JWKs access tokens are verified with (none under HS256)."""
-    return public_key_set(tokens.asymmetric_keys)["keys"] if tokens.asymmetric else []
+    keys: list[dict[str, Any]] = public_key_set(tokens.asymmetric_keys)["keys"] if tokens.asymmetric else []
+    return keys
 
 
-def build_document(sources: Iterable[Callable[[], list[dict]]]) -> KeySetDocument:
+def build_document(sources: Iterable[Callable[[], list[dict[str, Any]]]]) -> KeySetDocument:
     """One JWK Set of every source's keys; ``ValueError`` if two keys share a kid."""
     keys = [jwk for source in sources for jwk in source()]
     kids = [jwk["kid"] for jwk in keys]
@@ -51,14 +54,14 @@ def build_document(sources: Iterable[Callable[[], list[dict]]]) -> KeySetDocumen
     return KeySetDocument(body, hashlib.sha256(body).hexdigest()[:32])
 
 
-def init_app(app, tokens: TokenSettings) -> None:
+def init_app(app: Flask, tokens: TokenSettings) -> None:
     """Build the document from the app's key sources and serve it at ``PATH``."""
     app.extensions["key_set"] = build_document([lambda: access_token_keys(tokens)])
     app.register_blueprint(bp)
 
 
 @bp.get(PATH)
-def jwks():
+def jwks() -> ResponseReturnValue:
     """The public JWK Set; 304 when the client's ``If-None-Match`` names the current ETag."""
     document: KeySetDocument = current_app.extensions["key_set"]
     response = current_app.response_class(document.body, mimetype="application/json")

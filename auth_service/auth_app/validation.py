@@ -3,6 +3,7 @@
 import functools
 import re
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 
 from email_validator import EmailNotValidError, validate_email
@@ -79,12 +80,13 @@ def email_problem(email: str) -> str | None:
     return None
 
 
-def require_strings(body: dict, names: tuple[str, ...]) -> dict[str, str]:
+def require_strings(body: Mapping[str, object], names: tuple[str, ...]) -> dict[str, str]:
     """Return ``body``'s fields ``names`` as non-empty strings without NUL, or raise 422.
 
     Unknown fields are ignored on purpose: no mass assignment.
     """
-    values, problems = {}, {}
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
     for name in names:
         value = body.get(name)
         if value is None:
@@ -102,7 +104,7 @@ def require_strings(body: dict, names: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def validated_signup(body: dict) -> dict[str, str]:
+def validated_signup(body: Mapping[str, object]) -> dict[str, str]:
     """The normalised signup fields, or 422 with every problem found."""
     fields = require_strings(body, ("username", "email", "password"))
     username = normalise_username(fields["username"])

@@ -28,7 +28,8 @@ def base_app(
     # Host header (and an HTML body): an odd path is simply not a route here.
     app.url_map.merge_slashes = False
     # Exactly one proxy (nginx) stands in front: trust its X-Forwarded-For hop only.
-    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)
+    # Flask documents wrapping wsgi_app this way; its stubs declare it a method.
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=0)  # type: ignore[method-assign]
     init_request_id(app)
     register_error_handlers(app, unavailable_errors, refused_errors)
     return app

@@ -6,13 +6,15 @@ and nesting deeper than 1024 levels (Flask's parser raises RecursionError,
 a 500, at about 5,000).
 """
 
+from typing import Any
+
 import orjson
 from flask import Request
 
 from authcore.errors import BadRequest, UnsupportedMediaType
 
 
-def read_json_object(request: Request) -> dict:
+def read_json_object(request: Request) -> dict[str, Any]:
     """Return the body as a dict; 415 if it isn't JSON, 400 if it isn't an object."""
     if request.mimetype != "application/json":
         raise UnsupportedMediaType()
@@ -25,7 +27,7 @@ def read_json_object(request: Request) -> dict:
     return body
 
 
-def read_optional_json_object(request: Request) -> dict:
+def read_optional_json_object(request: Request) -> dict[str, Any]:
     """Like ``read_json_object``, but no body at all (no type, no bytes) reads as ``{}``.
 
     For operations whose body the OpenAPI document marks optional: a request

@@ -28,10 +28,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+from jwt.algorithms import Algorithm, ECAlgorithm, OKPAlgorithm
 
 HS256 = "HS256"
 EDDSA = "EdDSA"
@@ -44,6 +45,10 @@ KID_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # JWK members that are private key material (RFC 7518 6.2.2, 6.3.2; RFC 8037 2).
 PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 MAX_KEY_FILE_BYTES = 256 * 1024
+
+# The key classes of the asymmetric algorithms, as ``cryptography`` makes them.
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
 
 class KeySetError(ValueError):
@@ -59,9 +64,9 @@ class KeyKind:
 
     kty: str
     crv: str
-    private_type: type
-    public_type: type
-    codec: type
+    private_type: type[PrivateKey]
+    public_type: type[PublicKey]
+    codec: type[Algorithm]
 
 
 KINDS = {
@@ -76,15 +81,15 @@ class AsymmetricKey:
 
     kid: str
     algorithm: str
-    public_key: object = field(repr=False)
-    private_key: object | None = field(default=None, repr=False)
+    public_key: PublicKey = field(repr=False)
+    private_key: PrivateKey | None = field(default=None, repr=False)
 
-    def public_jwk(self) -> dict:
+    def public_jwk(self) -> dict[str, Any]:
         """The RFC 7517 public JWK: kty, crv, x (y), kid, use "sig", alg."""
         jwk = KINDS[self.algorithm].codec.to_jwk(self.public_key, as_dict=True)
         return {**jwk, "kid": self.kid, "use": "sig", "alg": self.algorithm}
 
-    def private_jwk(self) -> dict:
+    def private_jwk(self) -> dict[str, Any]:
         """The private JWK (with ``d``): only for writing auth_service's key file."""
         if self.private_key is None:
             raise ValueError("a public key has no private JWK")
@@ -96,7 +101,7 @@ class AsymmetricKey:
         return jwt.PyJWK(self.public_jwk(), algorithm=self.algorithm)
 
 
-def _read_set(setting: str, path_text: str) -> list:
+def _read_set(setting: str, path_text: str) -> list[object]:
     path = Path(path_text)
     try:
         with path.open("rb") as handle:
@@ -113,7 +118,8 @@ def _read_set(setting: str, path_text: str) -> list:
         raise KeySetError(f'{setting} must name a JWK Set: {{"keys": [...]}}')
     if not document["keys"]:
         raise KeySetError(f"{setting} names a JWK Set with no keys")
-    return document["keys"]
+    keys: list[object] = document["keys"]
+    return keys
 
 
 def _parse_key(setting: str, index: int, jwk: object, algorithm: str, private: bool) -> AsymmetricKey:
@@ -158,7 +164,7 @@ def load_key_set(setting: str, path_text: str, algorithm: str, private: bool) ->
     return keys
 
 
-def public_key_set(keys: tuple[AsymmetricKey, ...]) -> dict:
+def public_key_set(keys: tuple[AsymmetricKey, ...]) -> dict[str, Any]:
     """The public JWK Set of ``keys`` (RFC 7517 section 5)."""
     return {"keys": [key.public_jwk() for key in keys]}
 
@@ -170,6 +176,7 @@ def new_kid(algorithm: str) -> str:
 
 def generate_key(algorithm: str, kid: str | None = None) -> AsymmetricKey:
     """A new private key of ``algorithm`` (EdDSA: Ed25519, ES256: P-256), made by ``cryptography``."""
+    private_key: PrivateKey
     if algorithm == EDDSA:
         private_key = ed25519.Ed25519PrivateKey.generate()
     elif algorithm == ES256:
@@ -182,12 +189,12 @@ def generate_key(algorithm: str, kid: str | None = None) -> AsymmetricKey:
     return AsymmetricKey(kid, algorithm, private_key.public_key(), private_key)
 
 
-def private_key_set(keys: tuple[AsymmetricKey, ...]) -> dict:
+def private_key_set(keys: tuple[AsymmetricKey, ...]) -> dict[str, Any]:
     """The private JWK Set of ``keys``, as ``JWT_PRIVATE_KEYS_FILE`` holds it."""
     return {"keys": [key.private_jwk() for key in keys]}
 
 
-def write_json_file(path: Path, document: dict, mode: int) -> None:
+def write_json_file(path: Path, document: dict[str, Any], mode: int) -> None:
     """Write ``document`` to ``path`` with ``mode``, created with it (never briefly world-readable).
 
     Replacing a file keeps its owner when we may set it (root), so a rotated

@@ -20,7 +20,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 def read_log_format(env: Mapping[str, str] | None = None) -> str:
     """``LOG_FORMAT`` (json or text, default text); raises ``SettingsError`` otherwise."""
-    return read(os.environ if env is None else env, "LOG_FORMAT")
+    log_format: str = read(os.environ if env is None else env, "LOG_FORMAT")
+    return log_format
 
 
 class JsonFormatter(logging.Formatter):

@@ -13,11 +13,12 @@ import glob
 import logging
 import os
 import platform
+from collections.abc import Iterator, Mapping
 from importlib import metadata
 
 import redis
 from prometheus_client import CollectorRegistry, multiprocess, start_http_server
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from authcore.metrics import MULTIPROC_ENV, PREFIX
 from authcore.revocation import READY_KEY
@@ -35,7 +36,8 @@ def clear_multiproc_dir() -> None:
 
 def mark_worker_dead(pid: int) -> None:
     """Forget the live gauges (requests in progress, pool use) of a worker that exited."""
-    multiprocess.mark_process_dead(pid)
+    # prometheus_client's multiprocess module has no annotations.
+    multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 class MasterCollector:
@@ -49,7 +51,7 @@ class MasterCollector:
         self._database_url = database_url
         self._redis_password = redis_password
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         """Probe the dependencies (each bounded to a second) and yield the gauges."""
         up = GaugeMetricFamily(
             PREFIX + "dependency_up", "1 if the dependency answers.", labels=["dependency"]
@@ -57,7 +59,7 @@ class MasterCollector:
         redis_up, ready = self._probe_redis()
         up.add_metric(["redis"], redis_up)
         if self._database_url is not None:
-            up.add_metric(["postgres"], self._probe_postgres())
+            up.add_metric(["postgres"], self._probe_postgres(self._database_url))
         yield up
         yield GaugeMetricFamily(
             PREFIX + "revocation_list_ready",
@@ -86,11 +88,11 @@ class MasterCollector:
         finally:
             client.close()
 
-    def _probe_postgres(self) -> int:
+    def _probe_postgres(self, database_url: str) -> int:
         import psycopg  # only auth_service has a database (and the driver)
 
         try:
-            with psycopg.connect(self._database_url, connect_timeout=PROBE_TIMEOUT_SECONDS) as conn:
+            with psycopg.connect(database_url, connect_timeout=PROBE_TIMEOUT_SECONDS) as conn:
                 conn.execute("SELECT 1")
             return 1
         except psycopg.Error:
@@ -104,9 +106,10 @@ def _version() -> str:
         return "unknown"
 
 
-def metrics_port(env=None) -> int:
+def metrics_port(env: Mapping[str, str] | None = None) -> int:
     """``METRICS_PORT`` (0, the default, means no listener); raises ``SettingsError`` if invalid."""
-    return read(os.environ if env is None else env, "METRICS_PORT")
+    port: int = read(os.environ if env is None else env, "METRICS_PORT")
+    return port
 
 
 def start_metrics_listener(
@@ -122,9 +125,9 @@ def start_metrics_listener(
     if not port:
         return
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # unannotated, as above
     registry.register(MasterCollector(service, redis_url, database_url, redis_password))
-    bind = read(os.environ, "BIND")
+    bind: str = read(os.environ, "BIND")
     # A service on a unix socket (the local stack) has no host to share: loopback.
     host = "127.0.0.1" if bind.startswith("unix:") else bind.rsplit(":", 1)[0] or "0.0.0.0"  # noqa: S104
     start_http_server(port, addr=host.strip("[]"), registry=registry)

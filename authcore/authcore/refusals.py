@@ -7,7 +7,7 @@ the caller's id (never a token) and the route.
 
 import logging
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 
 log = logging.getLogger("audit")
 
@@ -16,7 +16,7 @@ def log_refused_authorisations(app: Flask) -> None:
     """Log every 403 given to a valid token that lacks the route's role."""
 
     @app.after_request
-    def _log_refusal(response):
+    def _log_refusal(response: Response) -> Response:
         claims = g.get("claims")
         if response.status_code == 403 and claims is not None:
             route = request.url_rule.rule if request.url_rule else ""

@@ -35,6 +35,6 @@ def init_request_id(app: Flask) -> None:
     """Remember each request's id for logging (nginx echoes it to the client)."""
 
     @app.before_request
-    def _remember_id():
+    def _remember_id() -> None:
         incoming = request.headers.get(HEADER, "")
         g.request_id = incoming if _SAFE_ID.fullmatch(incoming) else "-"

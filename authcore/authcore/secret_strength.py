@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from zxcvbn import zxcvbn
 
@@ -67,9 +68,9 @@ def estimated_entropy_bits(secret: str) -> float:
     return min(by_classes, len(secret) * per_char)
 
 
-def _kind(match: dict) -> str:
+def _kind(match: dict[str, Any]) -> str:
     """What kind of guessable piece a zxcvbn match is (never the piece itself)."""
-    pattern = match["pattern"]
+    pattern: str = match["pattern"]
     if pattern == "dictionary":
         if match.get("dictionary_name") == "passwords":
             return "common passwords or keyboard rows"
@@ -85,7 +86,7 @@ def _kind(match: dict) -> str:
     }.get(pattern, pattern)
 
 
-def _segment_bits(match: dict) -> float:
+def _segment_bits(match: dict[str, Any]) -> float:
     """Bits of one piece: zxcvbn's guesses for a known pattern; for a random-looking
     piece, its length x bits of its own character classes (zxcvbn prices those at
     10 per character, which would refuse a random 32-byte secret)."""

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal, overload
 
 from authcore import keys as key_sets
 from authcore.secret_strength import HOW_TO_GENERATE, MIN_BYTES, weakness
@@ -35,11 +36,13 @@ class SettingsError(Exception):
     """A setting is missing or invalid; the message names the setting only."""
 
 
-def read(env: Mapping[str, str], name: str):
+def read(env: Mapping[str, str], name: str) -> Any:
     """The setting ``name`` from ``env``, typed, bounded and defaulted as the registry declares it.
 
     An empty value counts as unset. A secret may come from ``<name>_FILE``
     instead; a password shorter than ``MIN_PASSWORD_BYTES`` is refused.
+    The type is the registry's (``str``, ``int``, ``float``, ``bool`` or
+    ``None``), known only at run time: callers annotate what they read.
     """
     setting = REGISTRY[name]
     if setting.kind == PASSWORD:
@@ -47,9 +50,10 @@ def read(env: Mapping[str, str], name: str):
     if setting.kind == SECRET:
         return read_secret(env, name, required=setting.required)
     if setting.kind == INT:
-        return read_int(env, name, _bounded_default(setting), int(setting.low), int(setting.high))
+        number, low, high = _number_bounds(setting)
+        return read_int(env, name, int(number), int(low), int(high))
     if setting.kind == SECONDS:
-        return read_seconds(env, name, _bounded_default(setting), setting.low, setting.high)
+        return read_seconds(env, name, *_number_bounds(setting))
     if setting.kind == BOOL:
         return read_bool(env, name, bool(setting.default))
     default = None if setting.required else ("" if setting.default is None else str(setting.default))
@@ -63,10 +67,11 @@ def read(env: Mapping[str, str], name: str):
     return spelled[value.lower()]
 
 
-def _bounded_default(setting: Setting):
-    if setting.default is None or setting.low is None or setting.high is None:
+def _number_bounds(setting: Setting) -> tuple[float, float, float]:
+    """The default, low and high of a number setting (the registry declares all three)."""
+    if not isinstance(setting.default, int | float) or setting.low is None or setting.high is None:
         raise TypeError(f"{setting.name}: a number setting needs a default and bounds")
-    return setting.default
+    return setting.default, setting.low, setting.high
 
 
 def read_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -156,6 +161,10 @@ def read_int(env: Mapping[str, str], name: str, default: int, low: int, high: in
     return value
 
 
+@overload
+def read_secret(env: Mapping[str, str], name: str, required: Literal[True] = True) -> str: ...
+@overload
+def read_secret(env: Mapping[str, str], name: str, required: bool) -> str | None: ...
 def read_secret(env: Mapping[str, str], name: str, required: bool = True) -> str | None:
     """The secret ``name``, from the variable itself or from the file ``<name>_FILE`` names.
 
@@ -225,14 +234,15 @@ def read_signing_keys(env: Mapping[str, str]) -> tuple[SigningKey, ...]:
 
 def read_algorithm(env: Mapping[str, str]) -> str:
     """``JWT_ALG``: HS256 (the default), EdDSA or ES256, spelled as JOSE spells them."""
-    return read(env, "JWT_ALG")
+    algorithm: str = read(env, "JWT_ALG")
+    return algorithm
 
 
 def read_key_set(env: Mapping[str, str], algorithm: str, signer: bool) -> tuple[key_sets.AsymmetricKey, ...]:
     """The signer's private keys (``JWT_PRIVATE_KEYS_FILE``), or a verifier's public ones
     (``JWT_PUBLIC_KEYS_FILE``)."""
     setting = key_sets.PRIVATE_KEYS_SETTING if signer else key_sets.PUBLIC_KEYS_SETTING
-    path_text = read(env, setting)
+    path_text: str = read(env, setting)
     if not path_text:
         raise SettingsError(f"{setting} is required when JWT_ALG={algorithm}")
     try:

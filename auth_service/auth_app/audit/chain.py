@@ -12,6 +12,7 @@ rows leaves no broken link: keep the reported ``head`` elsewhere to catch that.
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import Connection
 from psycopg.pq import TransactionStatus
@@ -24,15 +25,15 @@ class Verdict:
     """The outcome of one walk of the chain."""
 
     checked: int
-    first_broken: dict | None
-    head: dict | None
+    first_broken: dict[str, Any] | None
+    head: dict[str, Any] | None
 
     @property
     def intact(self) -> bool:
         """True if no link is broken."""
         return self.first_broken is None
 
-    def body(self) -> dict:
+    def body(self) -> dict[str, Any]:
         """As ``make audit-verify`` prints it and GET /auth/audit/verify answers it."""
         return {
             "intact": self.intact,
@@ -42,7 +43,7 @@ class Verdict:
         }
 
 
-def _broken(seq: int, event_id: int, problem: str) -> dict:
+def _broken(seq: int, event_id: int, problem: str) -> dict[str, Any]:
     return {"seq": seq, "id": str(event_id), "problem": problem}
 
 

@@ -1,8 +1,11 @@
 """GET /auth/audit and /auth/audit/verify (admins: the trail, its chain), GET /auth/events (your own)."""
 
 import uuid
+from datetime import datetime
+from typing import Required, TypedDict
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
+from psycopg import Connection
 
 from auth_app import audit
 from auth_app.audit import store as audit_store
@@ -19,6 +22,17 @@ ACTION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz_")
 NOBODY = uuid.UUID(int=0)  # a user filter that matches no event
 
 
+class _Filters(TypedDict, total=False):
+    """The keyword arguments of ``audit_store.find_events`` a query string asks for."""
+
+    limit: Required[int]
+    user_id: uuid.UUID | None
+    action: str
+    since: datetime
+    until: datetime
+    before_id: int
+
+
 def _limit(default: int, maximum: int) -> int:
     raw = request.args.get("limit", "")
     if not raw:
@@ -28,7 +42,7 @@ def _limit(default: int, maximum: int) -> int:
     return int(raw)
 
 
-def _user_filter(conn, raw: str) -> uuid.UUID | None:
+def _user_filter(conn: Connection, raw: str) -> uuid.UUID | None:
     """A user id, or the id of the user so named (a name nobody has matches nothing)."""
     try:
         return uuid.UUID(raw)
@@ -40,10 +54,10 @@ def _user_filter(conn, raw: str) -> uuid.UUID | None:
     return audit_store.user_id_by_name(conn, name) or NOBODY
 
 
-def _audit_filters() -> dict:
+def _audit_filters() -> _Filters:
     args = request.args
     problems = {name: "is not a known filter" for name in args if name not in FILTERS}
-    filters: dict = {"limit": _limit(DEFAULT_PAGE, MAX_PAGE)}
+    filters: _Filters = {"limit": _limit(DEFAULT_PAGE, MAX_PAGE)}
     action = args.get("type")
     if action is not None:
         if not action or len(action) > 64 or not set(action) <= ACTION_CHARS:
@@ -68,7 +82,7 @@ def _audit_filters() -> dict:
 
 @bp.get("/audit")
 @require_token(role="admin")
-def audit_trail():
+def audit_trail() -> Response:
     """The audit trail, newest first (admin only); ``next_cursor`` fetches the next page."""
     filters = _audit_filters()
     with current_app.extensions["pool"].connection() as conn:
@@ -83,7 +97,7 @@ def audit_trail():
 
 @bp.get("/audit/verify")
 @require_token(role="admin")
-def audit_verify():
+def audit_verify() -> Response:
     """Walk the audit trail's hash chain (admin only): intact, or its first broken link."""
     if request.args:
         raise ValidationFailed(fields={name: "is not a known parameter" for name in request.args})
@@ -94,7 +108,7 @@ def audit_verify():
 
 @bp.get("/events")
 @require_token()
-def own_events():
+def own_events() -> Response:
     """The caller's own recent security events, newest first."""
     unknown = {name: "is not a known parameter" for name in request.args if name != "limit"}
     if unknown:

@@ -6,6 +6,7 @@ Raw, parameterised statements only; the caller chooses the transaction.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypedDict
 
 from psycopg import Connection
 from psycopg.rows import class_row
@@ -26,7 +27,21 @@ class AuditRow:
     client_ip: str
     user_agent: str
     request_id: str
-    details: dict
+    details: dict[str, Any]  # jsonb: JSON only
+
+
+class NewEvent(TypedDict):
+    """An event to insert: the columns of ``AuditRow`` but ``id`` and ``occurred_at``."""
+
+    action: str
+    result: str
+    actor_id: uuid.UUID | None
+    target_id: uuid.UUID | None
+    session_id: uuid.UUID | None
+    client_ip: str
+    user_agent: str
+    request_id: str
+    details: dict[str, Any]
 
 
 _COLUMNS = (
@@ -35,7 +50,7 @@ _COLUMNS = (
 )
 
 
-def insert_event(conn: Connection, event: dict) -> AuditRow:
+def insert_event(conn: Connection, event: NewEvent) -> AuditRow:
     """Insert one event (the keys of ``AuditRow`` but id and occurred_at); the stored row."""
     with conn.cursor(row_factory=class_row(AuditRow)) as cur:
         cur.execute(
@@ -55,7 +70,10 @@ def insert_event(conn: Connection, event: dict) -> AuditRow:
                 Jsonb(event["details"]),
             ),
         )
-        return cur.fetchone()
+        row = cur.fetchone()
+    if row is None:  # INSERT ... RETURNING always gives the row; None would be a driver fault
+        raise RuntimeError("INSERT INTO audit_events returned no row")
+    return row
 
 
 def committed_ids(conn: Connection, ids: list[int]) -> set[int]:
@@ -75,7 +93,8 @@ def find_events(
     limit: int = 50,
 ) -> list[AuditRow]:
     """Events newest first, filtered; ``before_id`` continues a page (keyset pagination)."""
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[object] = []
     if user_id is not None:
         conditions.append("(target_id = %s OR actor_id = %s)")
         params += [user_id, user_id]
@@ -116,4 +135,8 @@ def prune_events(conn: Connection, keep_days: int) -> int:
     Through ``prune_audit_events`` (migration 009), which runs as a role that
     may only delete by age: the service itself may not delete events.
     """
-    return conn.execute("SELECT prune_audit_events(%s)", (keep_days,)).fetchone()[0]
+    row = conn.execute("SELECT prune_audit_events(%s)", (keep_days,)).fetchone()
+    if row is None:  # a SELECT of a function always gives one row
+        raise RuntimeError("prune_audit_events returned no row")
+    deleted: int = row[0]
+    return deleted

@@ -7,6 +7,7 @@ connection so that callers choose the transaction.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from psycopg import Connection
 from psycopg.rows import class_row
@@ -25,7 +26,7 @@ class OutboxRow:
     kind: str
     user_id: uuid.UUID | None
     email: str | None
-    details: dict
+    details: dict[str, Any]  # jsonb: JSON only
     attempts: int
     created_at: datetime
 
@@ -35,7 +36,7 @@ def enqueue(
     kind: str,
     user_id: uuid.UUID | None = None,
     email: str | None = None,
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Add a message to the outbox (inside the caller's transaction, with the action it reports)."""
     conn.execute(
@@ -213,8 +214,11 @@ def remember_device(conn: Connection, user_id: uuid.UUID, device_hash: bytes) ->
     )
     if not inserted:
         return False, True
-    others = conn.execute(
+    row = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM known_devices WHERE user_id = %s AND device_hash <> %s)",
         (user_id, device_hash),
-    ).fetchone()[0]
+    ).fetchone()
+    if row is None:  # SELECT EXISTS always gives one row
+        raise RuntimeError("SELECT EXISTS returned no row")
+    others: bool = row[0]
     return True, others

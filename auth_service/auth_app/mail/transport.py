@@ -21,6 +21,7 @@ class SmtpConnection:
     def _open(self) -> smtplib.SMTP:
         config = self._config
         context = ssl.create_default_context()
+        smtp: smtplib.SMTP
         if config.implicit_tls:
             smtp = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=context)
         else:
@@ -31,6 +32,9 @@ class SmtpConnection:
                 smtp.starttls(context=context)
                 smtp.ehlo()
             if config.username:
+                # The mail settings refuse a username without a password: never reached.
+                if config.password is None:
+                    raise ValueError("SMTP_USERNAME is set without SMTP_PASSWORD")
                 smtp.login(config.username, config.password)
         except BaseException:
             smtp.close()
