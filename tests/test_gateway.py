@@ -257,7 +257,8 @@ def test_a_forged_host_header_never_reaches_the_upstream_as_host(base_url, membe
 
 def test_x_auth_headers_from_the_client_never_arrive(api, member):
     forged = {
-        name: "forged" for name in ("X-Auth-User-Id", "X-Auth-Username", "X-Auth-Roles", "X-Auth-Session-Id")
+        name: "forged"
+        for name in ("X-Auth-User-Id", "X-Auth-Username", "X-Auth-Roles", "X-Auth-Session-Id", "X-Auth-Amr")
     }
     seen = whoami(api, member["access_token"], forged).json()["headers"]
     assert "forged" not in {value for name, value in seen.items() if name.startswith("x-auth-")}, seen
@@ -266,4 +267,5 @@ def test_x_auth_headers_from_the_client_never_arrive(api, member):
         "x-auth-username",
         "x-auth-roles",
         "x-auth-session-id",
+        "x-auth-amr",
     }, seen
