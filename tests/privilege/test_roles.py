@@ -110,9 +110,10 @@ def test_auth_service_may_write_revocations_and_token_entries_and_nothing_else(p
         "read_token_entries": "allowed",
         "write_token_entry": "allowed",
         "delete_token_entry": "allowed",
-        "note_token_use": "allowed",
+        # It reads and deletes the notes (XRANGE, XDEL in its script); only api_service adds them.
+        "note_token_use": "refused",
         "read_token_use": "allowed",
-        "trim_token_use": "allowed",
+        "trim_token_use": "refused",
         "append_elsewhere": "refused",
         "flushall": "refused",
         "config": "refused",
