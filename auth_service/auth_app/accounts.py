@@ -7,7 +7,7 @@ Everything that ends sessions or revokes tokens goes through
 import dataclasses
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
@@ -107,7 +107,7 @@ class Accounts:
             account_mail.signup_attempted(conn, owner.id)
         return True
 
-    def login(self, login: str, password: str, client: ClientInfo) -> dict:
+    def login(self, login: str, password: str, client: ClientInfo) -> dict[str, Any]:
         """Check credentials and open a session; the token response of docs/API.md.
 
         Unknown users, wrong passwords and disabled users get the same 401

@@ -28,6 +28,7 @@ import secrets
 import threading
 import time
 import zlib
+from typing import Any
 
 import orjson
 import redis
@@ -197,7 +198,7 @@ class AccessTokenReader:
         self._usage.note(claims.token_id)
         return claims
 
-    def _remember(self, table: dict, key: str, value):
+    def _remember(self, table: dict[str, Any], key: str, value):
         if len(table) >= self._max_entries:
             table.clear()  # cheaper than tracking use; a full table only means recomputing
         table[key] = value
@@ -224,7 +225,7 @@ class UsageNotes:
         self._interval = interval
         self._max_tokens = max_tokens
         self._last: dict[tuple[str, bool], float] = {}
-        self._pending: list[dict] = []
+        self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread_pid: int | None = None

@@ -14,6 +14,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -186,7 +187,7 @@ class AccessTokenVerifier:
             raise InvalidToken(f"rejected: {exc}") from None
         return _typed_claims(payload)
 
-    def _key_for(self, header: dict) -> jwt.PyJWK:
+    def _key_for(self, header: dict[str, Any]) -> jwt.PyJWK:
         if set(header) - ALLOWED_HEADER_FIELDS:
             raise InvalidToken("unexpected header fields")
         if header.get("alg") != self._algorithm or header.get("typ") != ACCESS_TOKEN_TYPE:
@@ -218,7 +219,7 @@ def _is_epoch_seconds(value: object) -> bool:
     return 0 <= value <= MAX_EPOCH_SECONDS  # False for NaN, too
 
 
-def _typed_claims(payload: dict) -> AccessClaims:
+def _typed_claims(payload: dict[str, Any]) -> AccessClaims:
     """Check claim types PyJWT leaves alone and build ``AccessClaims``."""
     strings = ("sub", "sid", "jti", "username")
     if not all(isinstance(payload[name], str) and payload[name] for name in strings):

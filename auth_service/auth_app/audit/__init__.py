@@ -13,6 +13,7 @@ import contextlib
 import sys
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from flask import Flask, current_app, g, has_request_context, request
@@ -56,7 +57,7 @@ def record(
     actor=None,
     target=None,
     session=None,
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Write one event with ``conn`` (inside the action's transaction).
 
@@ -161,7 +162,7 @@ def _publish(row: audit_store.AuditRow) -> None:
         metrics.SIGNUPS.labels(result="created").inc()
 
 
-def event_body(row: audit_store.AuditRow) -> dict:
+def event_body(row: audit_store.AuditRow) -> dict[str, Any]:
     """An event as GET /auth/audit and GET /auth/events show it."""
     return {
         "id": str(row.id),
@@ -184,7 +185,7 @@ def event_body(row: audit_store.AuditRow) -> dict:
 OTHERS_HIDDEN = ("client_ip", "user_agent", "request_id")
 
 
-def own_event_body(row: audit_store.AuditRow, caller_id: str) -> dict:
+def own_event_body(row: audit_store.AuditRow, caller_id: str) -> dict[str, Any]:
     """An event as GET /auth/events shows it to ``caller_id``: where others acted from, blanked."""
     body = event_body(row)
     if body["actor_id"] != caller_id:
