@@ -17,8 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from authcore import metrics
+from authcore.keys import PrivateKey
 from authcore.settings import TokenSettings
 
 ALGORITHM = "HS256"  # the default JWT_ALG
@@ -119,7 +121,7 @@ def issue_access_token(
     return jwt.encode(payload, key, algorithm=settings.algorithm, headers=headers), claims
 
 
-def _signing_key(settings: TokenSettings) -> tuple[str, object]:
+def _signing_key(settings: TokenSettings) -> tuple[str, bytes | PrivateKey]:
     """The kid and key that sign: the first HS256 secret, or the first private key of the set."""
     if not settings.asymmetric:
         return settings.signing_key.kid, settings.signing_key.secret
@@ -152,7 +154,7 @@ class AccessTokenVerifier:
                 key.kid: jwt.PyJWK({"kty": "oct", "k": _b64url(key.secret), "alg": ALGORITHM})
                 for key in settings.keys
             }
-        self._options = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}
+        self._options: Options = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}
 
     def verify(self, token: str) -> AccessClaims:
         """Return the token's claims, or raise ``InvalidToken`` (counted by its result)."""
