@@ -26,7 +26,7 @@ from authcore.bearer import Authenticator, ProtectedView, RolePolicy, require_se
 from authcore.errors import ApiError, dependency_down, dependency_refused, error_response
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from authcore.settings import read
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
     from flask import Flask
-    from psycopg_pool import ConnectionPool
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 ENABLED = read(os.environ, "METRICS_ENABLED")
@@ -306,7 +306,15 @@ def start_sampler(sample: Callable[[], None], every_seconds: float = 2.0) -> Non
     threading.Thread(target=loop, name="metrics-sampler", daemon=True).start()
 
 
-def pool_sampler(pool: "ConnectionPool[Any]") -> Callable[[], None]:
+class PoolStats(Protocol):
+    """A connection pool that reports its figures (psycopg_pool's ``ConnectionPool``)."""
+
+    def get_stats(self) -> dict[str, int]:
+        """The pool's counters by name (``pool_size``, ``pool_available``, ``requests_waiting``...)."""
+        ...
+
+
+def pool_sampler(pool: PoolStats) -> Callable[[], None]:
     """A sampler that copies a psycopg pool's connection figures into the pool gauges."""
 
     def sample() -> None:
