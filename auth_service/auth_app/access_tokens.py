@@ -10,7 +10,7 @@ transaction rolls back (503) and the two never disagree.
 import re
 import time
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
@@ -91,7 +91,8 @@ def validated_request(body: dict[str, Any], current_roles: list[str]) -> tuple[s
         problems["roles"] = "must be roles you hold"
     if problems:
         raise ValidationFailed(fields=problems)
-    return name.strip(" "), days, sorted(set(roles))
+    # No problems: name passed the isinstance(name, str) check above.
+    return cast(str, name).strip(" "), days, sorted(set(roles))
 
 
 class AccessTokens:

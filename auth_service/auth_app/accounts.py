@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from psycopg import Connection
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
@@ -249,7 +250,7 @@ class Accounts:
             end_access_tokens(conn, self._revocations, user.id, "user_disabled")
 
     @staticmethod
-    def _locked_user(conn, username: str) -> store.User:
+    def _locked_user(conn: Connection, username: str) -> store.User:
         user = store.lock_user_by_name(conn, normalise_username(username))
         if user is None:
             raise NotFound("No such user.")

@@ -121,7 +121,7 @@ class Sessions:
             with conn.transaction():
                 session_id = store.use_refresh_token(conn, token_hash)
                 issued = self._rotate(conn, session_id, new_hash, client) if session_id else None
-            if issued is not None:
+            if issued is not None and session_id is not None:  # issued implies a session
                 user, issued_ms, amr, expires_in = issued
                 metrics.REFRESHES.labels(result="rotated").inc()
                 return self._token_response(user, session_id, refresh_token, issued_ms, amr, expires_in)
@@ -133,7 +133,7 @@ class Sessions:
         raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
 
     def _rotate(
-        self, conn, session_id: uuid.UUID, new_hash: bytes, client: ClientInfo
+        self, conn: Connection, session_id: uuid.UUID, new_hash: bytes, client: ClientInfo
     ) -> tuple[store.User, int, tuple[str, ...], int] | None:
         """In the refresh transaction: the user, issue time, amr and refresh lifetime, or None to stop.
 

@@ -11,7 +11,7 @@ step finds the factor, its token or the account gone and opens nothing.
 
 import hashlib
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
@@ -291,7 +291,9 @@ class SecondFactors:
 
     # --- parts ------------------------------------------------------------------
 
-    def _use_code(self, conn: Connection, user_id: uuid.UUID, code: str, kind: str, session) -> bool:
+    def _use_code(
+        self, conn: Connection, user_id: uuid.UUID, code: str, kind: str, session: str | None
+    ) -> bool:
         """Take a code of the user (the row lock held): True once for a right, unused one."""
         if kind == RECOVERY_CODE:
             if not factor_store.use_recovery_code(conn, user_id, recovery_codes.code_hash(code)):
@@ -342,7 +344,8 @@ class SecondFactors:
                 details={"reason": "bad_password"},
             )
             raise ValidationFailed(fields={"password": "is incorrect"})
-        return user
+        # check_password is False without a hash: a missing user was refused above.
+        return cast(app_store.User, user)
 
     def _refuse_if_throttled(self, throttle_key: str) -> None:
         wait = self._throttle.retry_after(throttle_key)
