@@ -39,8 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_blueprint(your_routes_bp)
     # The hot paths, answered before Flask: protected GET routes declared
     # thin, and the gateway's verify endpoint (nginx's auth_request).
-    app.wsgi_app = ThinDispatch(app.wsgi_app, thin_routes(app), authenticator)
-    app.wsgi_app = GatewayVerify(app.wsgi_app, authenticator)
+    # Flask's documented middleware pattern: wrap app.wsgi_app.
+    app.wsgi_app = ThinDispatch(app.wsgi_app, thin_routes(app), authenticator)  # type: ignore[method-assign]
+    app.wsgi_app = GatewayVerify(app.wsgi_app, authenticator)  # type: ignore[method-assign]
     log_refused_authorisations(app)
     metrics.instrument(app)
     return app

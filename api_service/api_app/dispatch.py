@@ -13,16 +13,20 @@ goes to Flask unchanged.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 import redis
 from flask import Flask
 
-from authcore.bearer import Authenticator, RolePolicy, require_second_factor
+from authcore.bearer import Authenticator, ProtectedView, RolePolicy, require_second_factor
 from authcore.errors import ApiError, dependency_down, dependency_refused, error_response
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +35,7 @@ log = logging.getLogger(__name__)
 class ThinRoute:
     """One route the dispatcher answers: its view, the roles it needs, whether it needs a second factor."""
 
-    view: Callable
+    view: Callable[..., Any]
     policy: RolePolicy
     mfa: bool = False
 
@@ -43,7 +47,9 @@ def thin_routes(app: Flask) -> dict[str, ThinRoute]:
         wrapper = app.view_functions[rule.endpoint]
         view = getattr(wrapper, "thin_view", None)
         if view is not None and "GET" in (rule.methods or ()) and not rule.arguments:
-            routes[rule.rule] = ThinRoute(view, wrapper.role_policy, wrapper.requires_mfa)
+            # Only require_token sets thin_view: the wrapper is a ProtectedView.
+            protected = cast("ProtectedView[...]", wrapper)
+            routes[rule.rule] = ThinRoute(view, protected.role_policy, protected.requires_mfa)
     return routes
 
 
@@ -54,7 +60,7 @@ def internal_error() -> ApiError:
     return error
 
 
-def json_wsgi(start_response, body, status: int = 200) -> list[bytes]:
+def json_wsgi(start_response: "StartResponse", body: object, status: int = 200) -> list[bytes]:
     """Start a JSON answer and return its one body chunk."""
     data = orjson.dumps(body)
     status_line = "200 OK" if status == 200 else f"{status} {HTTPStatus(status).phrase}"
@@ -65,13 +71,16 @@ def json_wsgi(start_response, body, status: int = 200) -> list[bytes]:
 class ThinDispatch:
     """WSGI middleware answering the thin routes of a Flask app without Flask."""
 
-    def __init__(self, wsgi_app, routes: dict[str, ThinRoute], authenticator: Authenticator):
+    def __init__(
+        self, wsgi_app: "WSGIApplication", routes: dict[str, ThinRoute], authenticator: Authenticator
+    ):
         self._app = wsgi_app
         self._routes = routes
         self._authenticator = authenticator
 
-    def __call__(self, environ, start_response):
-        route = self._routes.get(environ.get("PATH_INFO"))
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
+        # No route has the empty path: a missing PATH_INFO goes to Flask as before.
+        route = self._routes.get(environ.get("PATH_INFO", ""))
         if route is None or environ.get("REQUEST_METHOD") != "GET":
             return self._app(environ, start_response)
         try:

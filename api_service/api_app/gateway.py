@@ -13,8 +13,11 @@ turns that into the stack's JSON error (docs/API.md "Gateway mode").
 """
 
 import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import redis
+from flask import Response
 
 from authcore.bearer import Authenticator, require_second_factor
 from authcore.errors import (
@@ -24,6 +27,10 @@ from authcore.errors import (
     dependency_refused,
     error_response,
 )
+from authcore.tokens import AccessClaims
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +52,7 @@ class ReservedHeader(ApiError):
     status, code, message = 400, "reserved_header", "X-Auth-* request headers are reserved for the gateway."
 
 
-def identity_headers(claims) -> list[tuple[str, str]]:
+def identity_headers(claims: AccessClaims) -> list[tuple[str, str]]:
     """What the upstream learns about the caller (docs/API.md "Gateway mode")."""
     headers = [
         ("X-Auth-User-Id", claims.user_id),
@@ -64,11 +71,11 @@ def identity_headers(claims) -> list[tuple[str, str]]:
 class GatewayVerify:
     """WSGI middleware answering ``GET /_gateway/verify`` for nginx's ``auth_request``."""
 
-    def __init__(self, wsgi_app, authenticator: Authenticator):
+    def __init__(self, wsgi_app: "WSGIApplication", authenticator: Authenticator):
         self._app = wsgi_app
         self._authenticator = authenticator
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         if environ.get("PATH_INFO") != VERIFY_PATH or environ.get("REQUEST_METHOD") != "GET":
             return self._app(environ, start_response)
         try:
@@ -91,7 +98,7 @@ class GatewayVerify:
         return [b""]
 
 
-def refusal(error: ApiError):
+def refusal(error: ApiError) -> Response:
     """The JSON error, named in ``X-Auth-Error``; a 400 travels as 403 (auth_request knows no 400)."""
     response = error_response(error)
     response.headers[ERROR_HEADER] = error.code

@@ -1,7 +1,9 @@
 """The api_service routes: who am I, an admin-only example, and health."""
 
+from typing import Any
+
 import redis
-from flask import Blueprint, current_app
+from flask import Blueprint, Response, current_app
 
 from authcore.bearer import require_token
 from authcore.errors import Unavailable, json_response
@@ -12,7 +14,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 
 @bp.get("/v1/me")
 @require_token(thin=True)
-def me(claims: AccessClaims) -> dict:
+def me(claims: AccessClaims) -> dict[str, Any]:
     """The caller, as the verified token describes them (docs/API.md)."""
     return {
         "id": claims.user_id,
@@ -27,13 +29,13 @@ def me(claims: AccessClaims) -> dict:
 
 @bp.get("/v1/admin")
 @require_token(role="admin", thin=True)
-def admin(claims: AccessClaims) -> dict:
+def admin(claims: AccessClaims) -> dict[str, Any]:
     """An example route only the ``admin`` role may call."""
     return {"message": f"Hello, admin {claims.username}."}
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     """200 when the revocation list in Redis can be read, else 503."""
     try:
         ready = current_app.extensions["authenticator"].revocations.is_ready()

@@ -33,6 +33,8 @@ Thin routes: the fast lane
     other route runs through Flask with the very same checks.
 """
 
+from typing import Any
+
 from flask import Blueprint
 
 from authcore.bearer import require_token
@@ -43,13 +45,13 @@ bp = Blueprint("your_routes", __name__, url_prefix="/api/v1/example")
 
 @bp.get("/hello")
 @require_token(thin=True)
-def hello(claims: AccessClaims) -> dict:
+def hello(claims: AccessClaims) -> dict[str, Any]:
     """A greeting for any signed-in user: a thin route, answered before Flask."""
     return {"message": f"Hello, {claims.username}.", "user_id": claims.user_id}
 
 
 @bp.get("/reports/<int(min=1, max=9999):year>")
 @require_token(any_of=("admin", "auditor"))
-def reports(year: int, claims: AccessClaims) -> dict:
+def reports(year: int, claims: AccessClaims) -> dict[str, Any]:
     """One year's reports, for admins and auditors: a route with a path variable, served by Flask."""
     return {"year": year, "requested_by": claims.username, "reports": []}

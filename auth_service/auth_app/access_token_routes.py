@@ -7,7 +7,7 @@ revoke tokens.
 
 import uuid
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from auth_app.access_tokens import AccessTokens
 from authcore.bearer import require_token
@@ -18,30 +18,31 @@ bp = Blueprint("access_tokens", __name__, url_prefix="/auth")
 
 
 def _tokens() -> AccessTokens:
-    return current_app.extensions["access_tokens"]
+    service: AccessTokens = current_app.extensions["access_tokens"]
+    return service
 
 
-def _no_content():
+def _no_content() -> Response:
     return current_app.response_class(status=204)
 
 
 @bp.post("/tokens")
 @require_token()
-def create_token():
+def create_token() -> Response:
     """Create a personal access token for the caller; the token is in this answer only."""
     return json_response(_tokens().create(g.claims, read_json_object(request)), 201)
 
 
 @bp.get("/tokens")
 @require_token()
-def list_tokens():
+def list_tokens() -> Response:
     """The caller's unexpired tokens."""
     return json_response({"tokens": _tokens().list(uuid.UUID(g.claims.user_id))})
 
 
 @bp.delete("/tokens/<token_id>")
 @require_token()
-def revoke_token(token_id: str):
+def revoke_token(token_id: str) -> Response:
     """Revoke one of the caller's tokens (another user's: 404)."""
     _tokens().revoke(uuid.UUID(g.claims.user_id), token_id)
     return _no_content()
@@ -49,14 +50,14 @@ def revoke_token(token_id: str):
 
 @bp.get("/users/<username>/tokens")
 @require_token(role="admin")
-def list_user_tokens(username: str):
+def list_user_tokens(username: str) -> Response:
     """A user's unexpired tokens (admin only)."""
     return json_response({"tokens": _tokens().list(_tokens().user_id_of(username))})
 
 
 @bp.delete("/users/<username>/tokens/<token_id>")
 @require_token(role="admin")
-def revoke_user_token(username: str, token_id: str):
+def revoke_user_token(username: str, token_id: str) -> Response:
     """Revoke one of a user's tokens (admin only)."""
     _tokens().revoke(_tokens().user_id_of(username), token_id)
     return _no_content()

@@ -8,9 +8,12 @@ choose the transaction (every change runs under the user's row lock, see
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from psycopg import Connection
 from psycopg.rows import class_row
+
+from auth_app.rows import first_int
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ def count_live(conn: Connection, user_id: uuid.UUID) -> int:
     row = conn.execute(
         "SELECT count(*) FROM personal_access_tokens WHERE user_id = %s AND expires_at > now()", (user_id,)
     ).fetchone()
-    return row[0]
+    return first_int(row)
 
 
 def insert(
@@ -68,7 +71,8 @@ def insert(
             " RETURNING id, name, roles, created_at, expires_at, last_used_at",
             (user_id, name, token_hash, sorted(set(roles)), days),
         )
-        return cur.fetchone()
+        # An INSERT ... RETURNING without ON CONFLICT gives its row or raises.
+        return cast(TokenRow, cur.fetchone())
 
 
 def list_live(conn: Connection, user_id: uuid.UUID) -> list[TokenRow]:

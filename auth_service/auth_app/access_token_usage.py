@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from typing import Any
 
 import redis
 from psycopg_pool import ConnectionPool
@@ -35,7 +36,9 @@ return notes
 """
 
 
-def take_batch(client: redis.Redis, size: int = BATCH, stream: str = pats.USAGE_STREAM) -> list[dict]:
+def take_batch(
+    client: redis.Redis, size: int = BATCH, stream: str = pats.USAGE_STREAM
+) -> list[dict[str, Any]]:
     """Remove and return up to ``size`` of the oldest notes (each ``{id, at, expired}``)."""
     # EVALSHA, loading the script once: auth_service's Redis user may not EVAL (stores/redis/users.acl).
     notes = client.register_script(_TAKE_BATCH)(keys=[stream], args=[size])
@@ -45,7 +48,7 @@ def take_batch(client: redis.Redis, size: int = BATCH, stream: str = pats.USAGE_
     return batch
 
 
-def summarise(batch: list[dict]) -> tuple[dict[uuid.UUID, float], set[uuid.UUID]]:
+def summarise(batch: list[dict[str, Any]]) -> tuple[dict[uuid.UUID, float], set[uuid.UUID]]:
     """(latest use by token, tokens tried after expiry) of a batch; unreadable notes are skipped."""
     last_used: dict[uuid.UUID, float] = {}
     expired: set[uuid.UUID] = set()

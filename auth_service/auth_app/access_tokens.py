@@ -10,6 +10,7 @@ transaction rolls back (503) and the two never disagree.
 import re
 import time
 import uuid
+from typing import Any, cast
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
@@ -57,7 +58,7 @@ def redis_entries(rows: list[token_store.EntryRow]) -> list[tuple[str, str, int]
     ]
 
 
-def token_body(row: token_store.TokenRow) -> dict:
+def token_body(row: token_store.TokenRow) -> dict[str, Any]:
     """A token as the list routes show it (never the secret nor its hash)."""
     return {
         "id": str(row.id),
@@ -69,7 +70,7 @@ def token_body(row: token_store.TokenRow) -> dict:
     }
 
 
-def validated_request(body: dict, current_roles: list[str]) -> tuple[str, int, list[str]]:
+def validated_request(body: dict[str, Any], current_roles: list[str]) -> tuple[str, int, list[str]]:
     """(name, days, roles) of a creation request, or ``ValidationFailed`` (422) naming each bad field."""
     problems = {}
     name = body.get("name")
@@ -90,7 +91,8 @@ def validated_request(body: dict, current_roles: list[str]) -> tuple[str, int, l
         problems["roles"] = "must be roles you hold"
     if problems:
         raise ValidationFailed(fields=problems)
-    return name.strip(" "), days, sorted(set(roles))
+    # No problems: name passed the isinstance(name, str) check above.
+    return cast(str, name).strip(" "), days, sorted(set(roles))
 
 
 class AccessTokens:
@@ -100,7 +102,7 @@ class AccessTokens:
         self._pool = pool
         self._revocations = revocations
 
-    def create(self, claims: AccessClaims, body: dict) -> dict:
+    def create(self, claims: AccessClaims, body: dict[str, Any]) -> dict[str, Any]:
         """Create a token for the caller; the 201 body, the only time the token is shown."""
         user_id = uuid.UUID(claims.user_id)
         with self._pool.connection() as conn, conn.transaction():
@@ -130,7 +132,7 @@ class AccessTokens:
         del body["last_used_at"]
         return {**body, "token": token}
 
-    def list(self, user_id: uuid.UUID) -> list[dict]:
+    def list(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
         """The user's unexpired tokens."""
         with self._pool.connection() as conn:
             return [token_body(row) for row in token_store.list_live(conn, user_id)]

@@ -7,8 +7,9 @@ Everything that ends sessions or revokes tokens goes through
 import dataclasses
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from psycopg import Connection
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
@@ -107,7 +108,7 @@ class Accounts:
             account_mail.signup_attempted(conn, owner.id)
         return True
 
-    def login(self, login: str, password: str, client: ClientInfo) -> dict:
+    def login(self, login: str, password: str, client: ClientInfo) -> dict[str, Any]:
         """Check credentials and open a session; the token response of docs/API.md.
 
         Unknown users, wrong passwords and disabled users get the same 401
@@ -249,7 +250,7 @@ class Accounts:
             end_access_tokens(conn, self._revocations, user.id, "user_disabled")
 
     @staticmethod
-    def _locked_user(conn, username: str) -> store.User:
+    def _locked_user(conn: Connection, username: str) -> store.User:
         user = store.lock_user_by_name(conn, normalise_username(username))
         if user is None:
             raise NotFound("No such user.")

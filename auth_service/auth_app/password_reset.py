@@ -7,6 +7,7 @@ that out later), so neither the answer nor its timing tells them apart.
 
 import uuid
 
+from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from auth_app import audit, store
@@ -78,7 +79,7 @@ class PasswordReset:
             user_id, mailed_to = found
             self._set_password(conn, user_id, mailed_to, new_hash)
 
-    def _set_password(self, conn, user_id: uuid.UUID, mailed_to: str, new_hash: str) -> None:
+    def _set_password(self, conn: Connection, user_id: uuid.UUID, mailed_to: str, new_hash: str) -> None:
         # The user's row is locked FOR UPDATE (by ``reset``), like every revoking
         # change: no token is issued for this user between the new hash and the sessions' end.
         store.set_password_hash(conn, user_id, new_hash)

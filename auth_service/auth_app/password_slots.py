@@ -96,7 +96,7 @@ class _OpenFiles:
     def __init__(self, paths: list[str]):
         self.descriptors = [os.open(path, os.O_RDWR | os.O_CREAT, 0o600) for path in paths]
 
-    def __del__(self):
+    def __del__(self) -> None:
         for descriptor in self.descriptors:
             os.close(descriptor)
 

@@ -1,6 +1,6 @@
 """The auth_service routes of docs/API.md. Each one reads input, calls a service, shapes JSON."""
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from auth_app import browser_cookies, store
 from auth_app.accounts import Accounts
@@ -17,11 +17,13 @@ docs = Blueprint("docs", __name__)
 
 
 def _accounts() -> Accounts:
-    return current_app.extensions["accounts"]
+    service: Accounts = current_app.extensions["accounts"]
+    return service
 
 
 def _sessions() -> Sessions:
-    return current_app.extensions["sessions"]
+    service: Sessions = current_app.extensions["sessions"]
+    return service
 
 
 def client_info() -> ClientInfo:
@@ -29,12 +31,12 @@ def client_info() -> ClientInfo:
     return ClientInfo(user_agent=request.headers.get("User-Agent", ""), ip=request.remote_addr or "")
 
 
-def _no_content():
+def _no_content() -> Response:
     return current_app.response_class(status=204)
 
 
 @bp.post("/signup")
-def signup():
+def signup() -> Response:
     """Create an account; never sets roles from the body."""
     fields = validated_signup(read_json_object(request))
     user = _accounts().signup(fields["username"], fields["email"], fields["password"])
@@ -49,7 +51,7 @@ def signup():
 
 
 @bp.post("/login")
-def login():
+def login() -> Response:
     """Exchange a username (or email) and password for an access and a refresh token."""
     cookie_mode = browser_cookies.cookie_mode(request)
     fields = require_strings(read_json_object(request), ("username", "password"))
@@ -61,7 +63,7 @@ def login():
 
 
 @bp.post("/refresh")
-def refresh():
+def refresh() -> Response:
     """Rotate a refresh token into a new token pair."""
     if browser_cookies.cookie_mode(request):
         return browser_cookies.refresh_from_cookie(request, _sessions(), client_info())
@@ -73,7 +75,7 @@ def refresh():
 
 @bp.post("/logout")
 @require_token()
-def logout():
+def logout() -> Response:
     """End the current session: its tokens are refused from the next request on."""
     cookie_mode = browser_cookies.cookie_mode(request)
     _sessions().logout(g.claims)
@@ -82,7 +84,7 @@ def logout():
 
 @bp.post("/logout-all")
 @require_token()
-def logout_all():
+def logout_all() -> Response:
     """End every session of the caller."""
     cookie_mode = browser_cookies.cookie_mode(request)
     _sessions().logout_all(g.claims)
@@ -91,14 +93,14 @@ def logout_all():
 
 @bp.get("/sessions")
 @require_token()
-def list_sessions():
+def list_sessions() -> Response:
     """The caller's active sessions."""
     return json_response({"sessions": _sessions().list(g.claims)})
 
 
 @bp.delete("/sessions/<session_id>")
 @require_token()
-def end_session(session_id: str):
+def end_session(session_id: str) -> Response:
     """End one of the caller's own sessions."""
     _sessions().end(g.claims, session_id, "ended_by_user")
     return _no_content()
@@ -106,7 +108,7 @@ def end_session(session_id: str):
 
 @bp.post("/password")
 @require_token()
-def change_password():
+def change_password() -> Response:
     """Change the caller's password; every other session ends."""
     fields = require_strings(read_json_object(request), ("current_password", "new_password"))
     _accounts().change_password(g.claims, fields["current_password"], fields["new_password"])
@@ -121,7 +123,7 @@ def _valid_role(role: str) -> str:
 
 @bp.put("/users/<username>/roles/<role>")
 @require_token(role="admin")
-def grant_role(username: str, role: str):
+def grant_role(username: str, role: str) -> Response:
     """Give a user a role (admin only, idempotent)."""
     _accounts().grant_role(username, _valid_role(role))
     return _no_content()
@@ -129,7 +131,7 @@ def grant_role(username: str, role: str):
 
 @bp.delete("/users/<username>/roles/<role>")
 @require_token(role="admin")
-def revoke_role(username: str, role: str):
+def revoke_role(username: str, role: str) -> Response:
     """Take a role from a user (admin only); effective from their next request."""
     _accounts().revoke_role(username, _valid_role(role))
     return _no_content()
@@ -137,14 +139,14 @@ def revoke_role(username: str, role: str):
 
 @bp.post("/users/<username>/disable")
 @require_token(role="admin")
-def disable_user(username: str):
+def disable_user(username: str) -> Response:
     """Disable a user (admin only): all their sessions end, logins are refused."""
     _accounts().disable(username)
     return _no_content()
 
 
 @bp.get("/healthz")
-def healthz():
+def healthz() -> Response:
     """200 only if both Postgres and Redis answer."""
     try:
         with current_app.extensions["pool"].connection() as conn:
@@ -156,6 +158,6 @@ def healthz():
 
 
 @docs.get("/openapi.json")
-def openapi():
+def openapi() -> Response:
     """The OpenAPI 3.1 document of both services (nginx serves it at /openapi.json)."""
     return current_app.response_class(OPENAPI_DOCUMENT.read_bytes(), mimetype="application/json")

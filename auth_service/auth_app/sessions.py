@@ -11,6 +11,7 @@ with the same token is indistinguishable from a thief racing its owner.
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
@@ -74,7 +75,7 @@ class Sessions:
         client: ClientInfo,
         amr: tuple[str, ...] = AMR_PASSWORD,
         second_factor: Callable[[Connection, store.User], None] | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """Start a session for a user whose password was just checked; the token response.
 
         The user's row is locked and read again first: if the user was
@@ -109,7 +110,7 @@ class Sessions:
             issued_ms = store.token_issue_time_ms(conn, user.id)
         return self._token_response(user, session_id, refresh_token, issued_ms, amr, refresh_ttl)
 
-    def refresh(self, presented: str, client: ClientInfo) -> dict:
+    def refresh(self, presented: str, client: ClientInfo) -> dict[str, Any]:
         """Rotate a refresh token: a new pair, the old token dead; reuse ends the session."""
         if not looks_like_refresh_token(presented):
             metrics.REFRESHES.labels(result="invalid").inc()
@@ -120,7 +121,7 @@ class Sessions:
             with conn.transaction():
                 session_id = store.use_refresh_token(conn, token_hash)
                 issued = self._rotate(conn, session_id, new_hash, client) if session_id else None
-            if issued is not None:
+            if issued is not None and session_id is not None:  # issued implies a session
                 user, issued_ms, amr, expires_in = issued
                 metrics.REFRESHES.labels(result="rotated").inc()
                 return self._token_response(user, session_id, refresh_token, issued_ms, amr, expires_in)
@@ -132,7 +133,7 @@ class Sessions:
         raise InvalidTokenError("The refresh token is invalid, expired or revoked.")
 
     def _rotate(
-        self, conn, session_id: uuid.UUID, new_hash: bytes, client: ClientInfo
+        self, conn: Connection, session_id: uuid.UUID, new_hash: bytes, client: ClientInfo
     ) -> tuple[store.User, int, tuple[str, ...], int] | None:
         """In the refresh transaction: the user, issue time, amr and refresh lifetime, or None to stop.
 
@@ -167,7 +168,7 @@ class Sessions:
         issued_ms: int,
         amr: tuple[str, ...],
         refresh_expires_in: int,
-    ) -> dict:
+    ) -> dict[str, Any]:
         metrics.TOKENS_ISSUED.labels(kind="refresh").inc()
         roles = user.roles
         if "mfa" not in amr:
@@ -193,7 +194,7 @@ class Sessions:
             "refresh_expires_in": refresh_expires_in,
         }
 
-    def list(self, claims: AccessClaims) -> list[dict]:
+    def list(self, claims: AccessClaims) -> list[dict[str, Any]]:
         """The caller's active sessions, the current one marked."""
         with self._pool.connection() as conn:
             rows = store.list_active_sessions(conn, uuid.UUID(claims.user_id))

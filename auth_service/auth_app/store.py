@@ -7,10 +7,12 @@ Functions take a connection so that callers choose the transaction.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from psycopg import Connection
 from psycopg.rows import class_row
 
+from auth_app.rows import first_int
 from auth_app.validation import normalise_email
 
 
@@ -48,7 +50,8 @@ def insert_user(
             " RETURNING id, username, email, password_hash, roles, disabled_at, created_at",
             (username, email, normalise_email(email), password_hash, list(roles)),
         )
-        return cur.fetchone()
+        # An INSERT ... RETURNING without ON CONFLICT gives its row or raises.
+        return cast(User, cur.fetchone())
 
 
 def find_user_by_login(conn: Connection, username: str | None, email: str | None) -> User | None:
@@ -185,13 +188,15 @@ def rotate_refresh_token(
     The expiry slides by ``refresh_ttl`` but never past the session's
     creation plus ``max_lifetime``.
     """
-    expires_in = conn.execute(
-        "UPDATE sessions SET last_used_at = now(),"
-        " expires_at = least(now() + make_interval(secs => %s), created_at + make_interval(secs => %s)),"
-        " user_agent = %s, ip = %s WHERE id = %s"
-        " RETURNING greatest(floor(extract(epoch FROM expires_at - now())), 1)::int",
-        (refresh_ttl, max_lifetime, user_agent, ip, session_id),
-    ).fetchone()[0]
+    expires_in = first_int(
+        conn.execute(
+            "UPDATE sessions SET last_used_at = now(),"
+            " expires_at = least(now() + make_interval(secs => %s), created_at + make_interval(secs => %s)),"
+            " user_agent = %s, ip = %s WHERE id = %s"
+            " RETURNING greatest(floor(extract(epoch FROM expires_at - now())), 1)::int",
+            (refresh_ttl, max_lifetime, user_agent, ip, session_id),
+        ).fetchone()
+    )
     conn.execute(
         "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)"
         " SELECT %s, id, expires_at FROM sessions WHERE id = %s",
@@ -299,7 +304,7 @@ def token_issue_time_ms(conn: Connection, user_id: uuid.UUID) -> int:
         " FROM users WHERE id = %s",
         (user_id,),
     ).fetchone()
-    return row[0]
+    return first_int(row)
 
 
 def raise_tokens_valid_after(conn: Connection, user_id: uuid.UUID) -> int:
@@ -316,7 +321,7 @@ def raise_tokens_valid_after(conn: Connection, user_id: uuid.UUID) -> int:
         " WHERE id = %s RETURNING round(extract(epoch FROM tokens_valid_after) * 1000)::bigint",
         (user_id,),
     ).fetchone()
-    return row[0]
+    return first_int(row)
 
 
 def lock_user_by_name(conn: Connection, username: str) -> User | None:

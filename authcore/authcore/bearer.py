@@ -7,15 +7,45 @@ everywhere.
 """
 
 import inspect
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
+from typing import Any, ParamSpec, Protocol, TypeVar, cast
 
 from flask import Request, Response, current_app, g, request
 
 from authcore.errors import Forbidden, InvalidTokenError, MfaRequired, MissingToken, json_response
 from authcore.pats import PREFIX as PAT_PREFIX
 from authcore.revocation import RevocationList
+from authcore.token_verifier import TokenVerifier
 from authcore.tokens import AccessClaims, InvalidToken
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# What a protected view may return: a JSON object (200), an object and a
+# status, or a response it built itself.
+ViewResult = dict[str, Any] | tuple[dict[str, Any], int] | Response
+
+
+class AccessTokenAuthenticator(Protocol):
+    """Anything resolving a ``pat_`` token to claims (``authcore.pats.AccessTokenReader``)."""
+
+    def authenticate(self, token: str) -> AccessClaims:
+        """The claims of a personal access token, or raise ``InvalidTokenError``."""
+        ...
+
+
+class ProtectedView(Protocol[P]):
+    """A view wrapped by ``require_token``: its parameters, a ``Response``, and its policy."""
+
+    role_policy: "RolePolicy"
+    requires_mfa: bool
+    thin_view: Callable[..., Any] | None
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Response:
+        """Authenticate the request, then answer with the view's result as a response."""
+        ...
 
 
 def bearer_token(request: Request) -> str:
@@ -50,11 +80,11 @@ class Authenticator:
     ``InvalidToken`` (an ``AccessTokenVerifier``, or the ``VerifiedTokenCache`` in front of one).
     """
 
-    verifier: object
+    verifier: TokenVerifier
     revocations: RevocationList
     # api_service's ``authcore.pats.AccessTokenReader``; None where personal
     # access tokens are refused (auth_service: they reach the resource side only).
-    access_tokens: object | None = None
+    access_tokens: AccessTokenAuthenticator | None = None
 
     def authenticate_header(self, header: str | None) -> AccessClaims:
         """The verified, unrevoked claims of an ``Authorization`` header value, or a 401 error.
@@ -109,7 +139,9 @@ def require_second_factor(claims: AccessClaims) -> None:
         raise MfaRequired()
 
 
-def role_policy(role: str | None = None, any_of=(), all_of=()) -> RolePolicy:
+def role_policy(
+    role: str | None = None, any_of: Iterable[str] = (), all_of: Iterable[str] = ()
+) -> RolePolicy:
     """The ``RolePolicy`` of ``require_token``'s arguments (``role`` is one more ``all_of``)."""
     for name, value in (("any_of", any_of), ("all_of", all_of)):
         if isinstance(value, str):
@@ -118,7 +150,7 @@ def role_policy(role: str | None = None, any_of=(), all_of=()) -> RolePolicy:
     return RolePolicy(all_of=required, any_of=frozenset(any_of))
 
 
-def view_response(result) -> Response:
+def view_response(result: ViewResult) -> Response:
     """A protected view's return value as a response: a dict (200) or ``(dict, status)`` becomes JSON."""
     if isinstance(result, dict):
         return json_response(result)
@@ -127,7 +159,14 @@ def view_response(result) -> Response:
     return result
 
 
-def require_token(role: str | None = None, *, any_of=(), all_of=(), mfa: bool = False, thin: bool = False):
+def require_token(
+    role: str | None = None,
+    *,
+    any_of: Iterable[str] = (),
+    all_of: Iterable[str] = (),
+    mfa: bool = False,
+    thin: bool = False,
+) -> Callable[[Callable[P, ViewResult]], ProtectedView[P]]:
     """Route decorator: a valid, unrevoked access token, carrying the roles asked for.
 
     ``role="admin"``          the token must carry ``admin``
@@ -147,15 +186,16 @@ def require_token(role: str | None = None, *, any_of=(), all_of=(), mfa: bool = 
     """
     policy = role_policy(role, any_of, all_of)
 
-    def decorator(view):
+    def decorator(view: Callable[P, ViewResult]) -> ProtectedView[P]:
         parameters = inspect.signature(view).parameters
         wants_claims = "claims" in parameters
         if thin and list(parameters) != ["claims"]:
             raise TypeError(f"a thin view takes only its claims: {view.__qualname__}")
 
         @wraps(view)
-        def wrapper(*args, **kwargs):
-            g.claims = claims = current_app.extensions["authenticator"].authenticate(request)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
+            authenticator: Authenticator = current_app.extensions["authenticator"]
+            g.claims = claims = authenticator.authenticate(request)
             policy.check(claims)
             if mfa:
                 require_second_factor(claims)
@@ -163,9 +203,10 @@ def require_token(role: str | None = None, *, any_of=(), all_of=(), mfa: bool = 
                 kwargs["claims"] = claims
             return view_response(view(*args, **kwargs))
 
-        wrapper.role_policy = policy
-        wrapper.requires_mfa = mfa
-        wrapper.thin_view = view if thin else None
-        return wrapper
+        protected = cast(ProtectedView[P], wrapper)
+        protected.role_policy = policy
+        protected.requires_mfa = mfa
+        protected.thin_view = view if thin else None
+        return protected
 
     return decorator

@@ -6,10 +6,12 @@ exception into a response, so no traceback or HTML page ever leaks.
 """
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.http import HTTP_STATUS_CODES
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,13 @@ class ApiError(Exception):
     code = "bad_request"
     message = "The request could not be understood."
 
-    def __init__(self, message: str | None = None, *, fields: dict | None = None, headers=None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(message or self.message)
         self.message = message or self.message
         self.fields = fields
@@ -96,7 +104,7 @@ class Conflict(ApiError):
 
     status = 409
 
-    def __init__(self, code: str, message: str, fields: dict | None = None):
+    def __init__(self, code: str, message: str, fields: dict[str, Any] | None = None):
         super().__init__(message, fields=fields)
         self.code = code
 
@@ -119,14 +127,14 @@ class Unavailable(ApiError):
         super().__init__(message, headers={"Retry-After": RETRY_AFTER_SECONDS})
 
 
-def json_response(body, status: int = 200, headers=None) -> Response:
+def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response serialised with orjson (an order of magnitude faster than jsonify)."""
     return Response(orjson.dumps(body), status=status, headers=headers, mimetype="application/json")
 
 
 def error_response(error: ApiError) -> Response:
     """The JSON response for an ``ApiError``."""
-    body = {"error": error.code, "message": error.message}
+    body: dict[str, object] = {"error": error.code, "message": error.message}
     if error.fields:
         body["fields"] = error.fields
     return json_response(body, error.status, error.headers)
@@ -191,34 +199,35 @@ def register_error_handlers(
     """
 
     @app.errorhandler(ApiError)
-    def _api_error(error: ApiError):
+    def _api_error(error: ApiError) -> Response:
         return error_response(error)
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
+    def _http_error(error: HTTPException) -> Response:
         status = error.code if error.code and 400 <= error.code < 600 else 500
         code, message = _HTTP_CODES.get(status) or http_error_code(status)
         generic = ApiError(message)
         generic.status, generic.code = status, code
         response = error_response(generic)
-        if error.code == 405 and error.valid_methods:
+        # Routing's 405 is a MethodNotAllowed, the one HTTPException with valid_methods.
+        if error.code == 405 and isinstance(error, MethodNotAllowed) and error.valid_methods:
             response.headers["Allow"] = ", ".join(error.valid_methods)
         return response
 
-    def _dependency_down(error: Exception):
+    def _dependency_down(error: Exception) -> Response:
         return error_response(dependency_down(error))
 
     for error_type in unavailable_errors:
         app.register_error_handler(error_type, _dependency_down)
 
-    def _refused(error: Exception):
+    def _refused(error: Exception) -> Response:
         return error_response(dependency_refused(error))
 
     for error_type in refused_errors:
         app.register_error_handler(error_type, _refused)
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
+    def _unexpected(error: Exception) -> Response:
         log.exception("unhandled error")
         generic = ApiError("An unexpected error occurred.")
         generic.status, generic.code = 500, "internal_error"

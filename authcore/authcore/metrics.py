@@ -20,9 +20,15 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from authcore.settings import read
+
+if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
+    from flask import Flask
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 ENABLED = read(os.environ, "METRICS_ENABLED")
@@ -38,7 +44,13 @@ def _settle_multiproc_dir() -> None:
     folder = tempfile.mkdtemp(prefix="authstack-metrics-")
     os.environ[MULTIPROC_ENV] = folder
     creator = os.getpid()
-    atexit.register(lambda: os.getpid() == creator and shutil.rmtree(folder, ignore_errors=True))
+
+    def remove_folder() -> None:
+        # A forked worker inherits the atexit hook; only the creator removes the folder.
+        if os.getpid() == creator:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    atexit.register(remove_folder)
 
 
 _settle_multiproc_dir()
@@ -49,7 +61,7 @@ if not getattr(values.ValueClass, "_multiprocess", False):
     # Something imported prometheus_client before the folder was settled (a
     # test plugin, say): choose the value class again, or every worker would
     # count on its own and the master would serve nothing.
-    values.ValueClass = values.get_value_class()
+    values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]  # prometheus_client leaves it unannotated
 
 PREFIX = "authstack_"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -57,10 +69,34 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 PASSWORD_BUCKETS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0)
 
 
+class Metric(Protocol):
+    """What the code calls on a metric: a Counter, Gauge or Histogram (each uses its own subset)."""
+
+    def labels(self, *labelvalues: str, **labelkwargs: str) -> "Metric":
+        """The child metric of these label values."""
+        ...
+
+    def inc(self, amount: float = 1) -> None:
+        """Add to a counter or gauge."""
+        ...
+
+    def dec(self, amount: float = 1) -> None:
+        """Subtract from a gauge."""
+        ...
+
+    def set(self, value: float) -> None:
+        """Set a gauge."""
+        ...
+
+    def observe(self, value: float) -> None:
+        """Record a histogram sample."""
+        ...
+
+
 class _NoOp:
     """Stands in for a metric when metrics are off: every call does nothing."""
 
-    def labels(self, *args, **kwargs):
+    def labels(self, *labelvalues: str, **labelkwargs: str) -> "_NoOp":
         return self
 
     def inc(self, amount: float = 1) -> None:
@@ -76,10 +112,13 @@ class _NoOp:
         pass
 
 
-def _metric(kind, name: str, documentation: str, labels: tuple[str, ...] = (), **kwargs):
+def _metric(
+    kind: Callable[..., Any], name: str, documentation: str, labels: tuple[str, ...] = (), **kwargs: Any
+) -> Metric:
     if not ENABLED:
         return _NoOp()
-    return kind(PREFIX + name, documentation, labelnames=labels, **kwargs)
+    # Each prometheus_client class has only its own subset of Metric's methods.
+    return cast(Metric, kind(PREFIX + name, documentation, labelnames=labels, **kwargs))
 
 
 # --- HTTP, both services -------------------------------------------------------
@@ -189,19 +228,21 @@ class RequestMetrics:
     routes without variables (the fast path's), else ``unmatched``.
     """
 
-    def __init__(self, app: Callable, static_routes: Callable[[], frozenset[str]]):
+    def __init__(self, app: "WSGIApplication", static_routes: Callable[[], frozenset[str]]):
         self._app = app
         self._static_routes = static_routes
         self._known_static: frozenset[str] | None = None
         # Label lookups take a lock and build a tuple: remember the children.
-        self._counters: dict[tuple[str, str, str], object] = {}
-        self._timers: dict[tuple[str, str], object] = {}
+        self._counters: dict[tuple[str, str, str], Metric] = {}
+        self._timers: dict[tuple[str, str], Metric] = {}
 
-    def __call__(self, environ, start_response):
+    def __call__(self, environ: "WSGIEnvironment", start_response: "StartResponse") -> Iterable[bytes]:
         started = time.perf_counter()
         status = ["500"]
 
-        def remembering_start_response(status_line, headers, exc_info=None):
+        def remembering_start_response(
+            status_line: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], object]:
             status[0] = status_line[:3]
             return start_response(status_line, headers, exc_info)
 
@@ -213,7 +254,7 @@ class RequestMetrics:
             HTTP_IN_PROGRESS.dec()
             self._record(environ, status[0], time.perf_counter() - started)
 
-    def _record(self, environ, status: str, seconds: float) -> None:
+    def _record(self, environ: "WSGIEnvironment", status: str, seconds: float) -> None:
         route = environ.get(ROUTE_KEY) or self._static_route(environ.get("PATH_INFO", ""))
         method = environ.get("REQUEST_METHOD", "")
         if method not in KNOWN_METHODS:
@@ -233,21 +274,21 @@ class RequestMetrics:
         return path if path in self._known_static else UNMATCHED
 
 
-def instrument(app) -> None:
+def instrument(app: "Flask") -> None:
     """Time and count every request of the Flask ``app`` (call last in the app factory)."""
     if not ENABLED:
         return
     from flask import request
 
     @app.before_request
-    def _remember_route():
+    def _remember_route() -> None:
         if request.url_rule is not None:
             request.environ[ROUTE_KEY] = request.url_rule.rule
 
     def static_routes() -> frozenset[str]:
         return frozenset(rule.rule for rule in app.url_map.iter_rules() if not rule.arguments)
 
-    app.wsgi_app = RequestMetrics(app.wsgi_app, static_routes)
+    app.wsgi_app = RequestMetrics(app.wsgi_app, static_routes)  # type: ignore[method-assign]  # Flask's documented middleware pattern
 
 
 def start_sampler(sample: Callable[[], None], every_seconds: float = 2.0) -> None:
@@ -265,7 +306,15 @@ def start_sampler(sample: Callable[[], None], every_seconds: float = 2.0) -> Non
     threading.Thread(target=loop, name="metrics-sampler", daemon=True).start()
 
 
-def pool_sampler(pool) -> Callable[[], None]:
+class PoolStats(Protocol):
+    """A connection pool that reports its figures (psycopg_pool's ``ConnectionPool``)."""
+
+    def get_stats(self) -> dict[str, int]:
+        """The pool's counters by name (``pool_size``, ``pool_available``, ``requests_waiting``...)."""
+        ...
+
+
+def pool_sampler(pool: PoolStats) -> Callable[[], None]:
     """A sampler that copies a psycopg pool's connection figures into the pool gauges."""
 
     def sample() -> None:

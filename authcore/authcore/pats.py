@@ -28,14 +28,18 @@ import secrets
 import threading
 import time
 import zlib
+from typing import TypeVar
 
 import orjson
 import redis
+from redis.typing import EncodableT, FieldT
 
 from authcore import metrics
 from authcore.errors import InvalidTokenError
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims
+
+V = TypeVar("V")
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +147,7 @@ def claims_from_identity(value: str) -> AccessClaims:
     )
 
 
-_COUNTERS: dict[str, object] = {}
+_COUNTERS: dict[str, metrics.Metric] = {}
 
 
 def count(result: str) -> None:
@@ -197,7 +201,7 @@ class AccessTokenReader:
         self._usage.note(claims.token_id)
         return claims
 
-    def _remember(self, table: dict, key: str, value):
+    def _remember(self, table: dict[str, V], key: str, value: V) -> V:
         if len(table) >= self._max_entries:
             table.clear()  # cheaper than tracking use; a full table only means recomputing
         table[key] = value
@@ -224,7 +228,7 @@ class UsageNotes:
         self._interval = interval
         self._max_tokens = max_tokens
         self._last: dict[tuple[str, bool], float] = {}
-        self._pending: list[dict] = []
+        self._pending: list[dict[FieldT, EncodableT]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread_pid: int | None = None
@@ -240,7 +244,11 @@ class UsageNotes:
             if len(self._last) >= self._max_tokens:
                 self._last.clear()  # at worst one note too many per token
             self._last[key] = now
-            note = {"id": token_id, "at": f"{time.time():.3f}", "expired": "1" if expired else "0"}
+            note: dict[FieldT, EncodableT] = {
+                "id": token_id,
+                "at": f"{time.time():.3f}",
+                "expired": "1" if expired else "0",
+            }
             self._pending.append(note)
         self._ensure_thread()
         self._wake.set()

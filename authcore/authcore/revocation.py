@@ -19,6 +19,7 @@ revoked tokens back in.
 
 import math
 import time
+from typing import cast
 
 import redis
 
@@ -92,7 +93,7 @@ class RevocationList:
         """
         return self._read_when_ready(key)[0]
 
-    def _read_when_ready(self, *keys: str) -> list:
+    def _read_when_ready(self, *keys: str) -> list[str | None]:
         """The values of ``keys``, read with the ready marker in one ``MGET``; raises when not ready."""
         started = time.perf_counter()
         try:
@@ -104,7 +105,8 @@ class RevocationList:
         if ready is None:
             metrics.REVOCATION_FAIL_CLOSED.inc()
             raise RevocationListNotReady("revocation list not rebuilt since Redis lost its data")
-        return values
+        # redis_client decodes responses: each value is a str or None (redis-py types it bytes | str).
+        return cast(list[str | None], values)
 
     def write_entries(self, entries: list[tuple[str, str, int]]) -> None:
         """Set entries (key, value, seconds to live) in one round trip (personal access tokens)."""
@@ -137,7 +139,8 @@ class RevocationList:
 
     def server_run_id(self) -> str:
         """Redis's run id: it changes whenever Redis restarts."""
-        return self._redis.info("server")["run_id"]
+        run_id: str = self._redis.info("server")["run_id"]
+        return run_id
 
     def mark_ready(self) -> None:
         """Record that the list is complete (after a rebuild from Postgres)."""

@@ -14,10 +14,13 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from authcore import metrics
+from authcore.keys import PrivateKey
 from authcore.settings import TokenSettings
 
 ALGORITHM = "HS256"  # the default JWT_ALG
@@ -118,7 +121,7 @@ def issue_access_token(
     return jwt.encode(payload, key, algorithm=settings.algorithm, headers=headers), claims
 
 
-def _signing_key(settings: TokenSettings) -> tuple[str, object]:
+def _signing_key(settings: TokenSettings) -> tuple[str, bytes | PrivateKey]:
     """The kid and key that sign: the first HS256 secret, or the first private key of the set."""
     if not settings.asymmetric:
         return settings.signing_key.kid, settings.signing_key.secret
@@ -151,7 +154,7 @@ class AccessTokenVerifier:
                 key.kid: jwt.PyJWK({"kty": "oct", "k": _b64url(key.secret), "alg": ALGORITHM})
                 for key in settings.keys
             }
-        self._options = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}
+        self._options: Options = {"require": list(REQUIRED_CLAIMS), "strict_aud": True}
 
     def verify(self, token: str) -> AccessClaims:
         """Return the token's claims, or raise ``InvalidToken`` (counted by its result)."""
@@ -186,7 +189,7 @@ class AccessTokenVerifier:
             raise InvalidToken(f"rejected: {exc}") from None
         return _typed_claims(payload)
 
-    def _key_for(self, header: dict) -> jwt.PyJWK:
+    def _key_for(self, header: dict[str, Any]) -> jwt.PyJWK:
         if set(header) - ALLOWED_HEADER_FIELDS:
             raise InvalidToken("unexpected header fields")
         if header.get("alg") != self._algorithm or header.get("typ") != ACCESS_TOKEN_TYPE:
@@ -218,7 +221,7 @@ def _is_epoch_seconds(value: object) -> bool:
     return 0 <= value <= MAX_EPOCH_SECONDS  # False for NaN, too
 
 
-def _typed_claims(payload: dict) -> AccessClaims:
+def _typed_claims(payload: dict[str, Any]) -> AccessClaims:
     """Check claim types PyJWT leaves alone and build ``AccessClaims``."""
     strings = ("sub", "sid", "jti", "username")
     if not all(isinstance(payload[name], str) and payload[name] for name in strings):

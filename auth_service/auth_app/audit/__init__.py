@@ -12,14 +12,17 @@ client's address, user agent and request id come from the request.
 import contextlib
 import sys
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any, overload
 
 import orjson
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
 from auth_app.audit import store as audit_store
+from auth_app.store import User
 from authcore import metrics
 
 SUCCESS, FAILURE = "success", "failure"
@@ -37,7 +40,17 @@ END_REASON_LABELS = {
 }
 
 
-def _as_uuid(value) -> uuid.UUID | None:
+# An account or session id as callers hold it: a UUID or its text.
+Id = uuid.UUID | str
+
+
+@overload
+def _as_uuid(value: None) -> None: ...
+@overload
+def _as_uuid(value: Id) -> uuid.UUID: ...
+@overload
+def _as_uuid(value: Id | None) -> uuid.UUID | None: ...
+def _as_uuid(value: Id | None) -> uuid.UUID | None:
     if value is None or isinstance(value, uuid.UUID):
         return value
     return uuid.UUID(str(value))
@@ -53,10 +66,10 @@ def record(
     action: str,
     *,
     result: str = SUCCESS,
-    actor=None,
-    target=None,
-    session=None,
-    details: dict | None = None,
+    actor: Id | None = None,
+    target: Id | None = None,
+    session: Id | None = None,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Write one event with ``conn`` (inside the action's transaction).
 
@@ -64,7 +77,7 @@ def record(
     account the event concerns. ``details`` must hold no secret.
     """
     in_request = has_request_context()
-    event = {
+    event: audit_store.NewEvent = {
         "action": action,
         "result": result,
         "actor_id": _as_uuid(actor) or _caller_id(),
@@ -83,13 +96,13 @@ def record(
         _publish(row)
 
 
-def record_alone(pool: ConnectionPool, action: str, **fields) -> None:
+def record_alone(pool: ConnectionPool, action: str, **fields: Any) -> None:
     """Write one event in a transaction of its own (an attempt that changed nothing else)."""
     with pool.connection() as conn, conn.transaction():
         record(conn, action, **fields)
 
 
-def sessions_revoked(conn: Connection, user_id, session_ids: list, reason: str) -> None:
+def sessions_revoked(conn: Connection, user_id: Id | None, session_ids: Sequence[Id], reason: str) -> None:
     """A ``session_revoked`` event for sessions of ``user_id`` that were just ended."""
     if session_ids:
         record(
@@ -101,13 +114,13 @@ def sessions_revoked(conn: Connection, user_id, session_ids: list, reason: str) 
         )
 
 
-def login_succeeded(conn: Connection, user_id, session_id) -> None:
+def login_succeeded(conn: Connection, user_id: Id, session_id: Id) -> None:
     """``authn_login_success`` and ``session_created``, in the login's transaction."""
     record(conn, "authn_login_success", actor=user_id, target=user_id, session=session_id)
     record(conn, "session_created", actor=user_id, target=user_id, session=session_id)
 
 
-def login_failed(pool: ConnectionPool, user, password_ok: bool) -> None:
+def login_failed(pool: ConnectionPool, user: User | None, password_ok: bool) -> None:
     """``authn_login_fail``: unknown user, wrong password or disabled account (never the name tried)."""
     if user is None:
         reason = "unknown_user"
@@ -133,7 +146,7 @@ def login_locked(pool: ConnectionPool, throttle_key: str, retry_after: int) -> N
     )
 
 
-def token_reused(conn: Connection, session_id) -> None:
+def token_reused(conn: Connection, session_id: Id) -> None:
     """``authn_token_reuse``: a used refresh token came back; its session is ended (same transaction)."""
     owner = audit_store.session_owner(conn, _as_uuid(session_id))
     record(conn, "authn_token_reuse", result=FAILURE, target=owner, session=session_id)
@@ -161,7 +174,7 @@ def _publish(row: audit_store.AuditRow) -> None:
         metrics.SIGNUPS.labels(result="created").inc()
 
 
-def event_body(row: audit_store.AuditRow) -> dict:
+def event_body(row: audit_store.AuditRow) -> dict[str, Any]:
     """An event as GET /auth/audit and GET /auth/events show it."""
     return {
         "id": str(row.id),
@@ -184,7 +197,7 @@ def event_body(row: audit_store.AuditRow) -> dict:
 OTHERS_HIDDEN = ("client_ip", "user_agent", "request_id")
 
 
-def own_event_body(row: audit_store.AuditRow, caller_id: str) -> dict:
+def own_event_body(row: audit_store.AuditRow, caller_id: str) -> dict[str, Any]:
     """An event as GET /auth/events shows it to ``caller_id``: where others acted from, blanked."""
     body = event_body(row)
     if body["actor_id"] != caller_id:
@@ -196,7 +209,7 @@ def init_app(app: Flask) -> None:
     """Publish each request's committed events when it ends; audit refused authorisations."""
 
     @app.after_request
-    def _audit_refusal(response):
+    def _audit_refusal(response: Response) -> Response:
         # A valid token without the role a route needs (require_token answers 403).
         if response.status_code == 403 and g.get("claims") is not None:
             route = request.url_rule.rule if request.url_rule else ""
@@ -212,7 +225,7 @@ def init_app(app: Flask) -> None:
         return response
 
     @app.teardown_request
-    def _publish_committed(_exc):
+    def _publish_committed(_exc: BaseException | None) -> None:
         rows = g.pop("audit_rows", None)
         if not rows:
             return

@@ -1,6 +1,6 @@
 """The second-factor routes of docs/API.md: enrolment, the second login step, an admin's reset."""
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, Response, current_app, g, request
 
 from auth_app import browser_cookies
 from auth_app.factors.service import SecondFactors
@@ -14,23 +14,24 @@ bp = Blueprint("factors", __name__, url_prefix="/auth")
 
 
 def _factors() -> SecondFactors:
-    return current_app.extensions["second_factors"]
+    service: SecondFactors = current_app.extensions["second_factors"]
+    return service
 
 
-def _no_content():
+def _no_content() -> Response:
     return current_app.response_class(status=204)
 
 
 @bp.get("/mfa")
 @require_token()
-def status():
+def status() -> Response:
     """Which second factors the caller has."""
     return json_response(_factors().status(g.claims))
 
 
 @bp.post("/mfa/totp")
 @require_token()
-def setup_totp():
+def setup_totp() -> Response:
     """A new pending TOTP secret for the caller's app (password required)."""
     fields = require_strings(read_json_object(request), ("password",))
     return json_response(_factors().setup_totp(g.claims, fields["password"]))
@@ -38,7 +39,7 @@ def setup_totp():
 
 @bp.post("/mfa/totp/confirm")
 @require_token()
-def confirm_totp():
+def confirm_totp() -> Response:
     """Turn TOTP on with a first code; the recovery codes, shown this once."""
     fields = require_strings(read_json_object(request), ("code",))
     return json_response({"recovery_codes": _factors().confirm_totp(g.claims, fields["code"])})
@@ -46,7 +47,7 @@ def confirm_totp():
 
 @bp.delete("/mfa/totp")
 @require_token()
-def disable_totp():
+def disable_totp() -> Response:
     """Turn TOTP off (password and a code); the recovery codes die with it."""
     fields = require_strings(read_json_object(request), ("password", "code"))
     _factors().disable_totp(g.claims, fields["password"], fields["code"])
@@ -55,14 +56,14 @@ def disable_totp():
 
 @bp.post("/mfa/recovery-codes")
 @require_token()
-def regenerate_recovery_codes():
+def regenerate_recovery_codes() -> Response:
     """Ten new recovery codes; the old ones stop working."""
     fields = require_strings(read_json_object(request), ("code",))
     return json_response({"recovery_codes": _factors().regenerate_recovery_codes(g.claims, fields["code"])})
 
 
 @bp.post("/login/mfa")
-def login_second_step():
+def login_second_step() -> Response:
     """The second step of a login: the ``mfa_token`` and a code for the usual token response."""
     cookie_mode = browser_cookies.cookie_mode(request)
     fields = require_strings(read_json_object(request), ("mfa_token", "code"))
@@ -72,7 +73,7 @@ def login_second_step():
 
 @bp.delete("/users/<username>/mfa")
 @require_token(role="admin")
-def admin_reset(username: str):
+def admin_reset(username: str) -> Response:
     """Remove every second factor of a user and end their sessions (admin only)."""
     _factors().admin_reset(username)
     return _no_content()

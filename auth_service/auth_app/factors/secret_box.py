@@ -41,7 +41,7 @@ class MfaKeyUnusable(ApiError):
     status, code = 503, "unavailable"
     message = "Second factors are unavailable right now; retry later."
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(headers={"Retry-After": "2"})
 
 

@@ -11,6 +11,7 @@ step finds the factor, its token or the account gone and opens nothing.
 
 import hashlib
 import uuid
+from typing import Any, cast
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
@@ -84,7 +85,7 @@ class SecondFactors:
 
     # --- state ----------------------------------------------------------------
 
-    def status(self, claims: AccessClaims) -> dict:
+    def status(self, claims: AccessClaims) -> dict[str, Any]:
         """The caller's factors: TOTP on or off, recovery codes left, passkeys."""
         user_id = uuid.UUID(claims.user_id)
         with self._pool.connection() as conn:
@@ -112,7 +113,7 @@ class SecondFactors:
 
     # --- enrolment --------------------------------------------------------------
 
-    def setup_totp(self, claims: AccessClaims, password: str) -> dict:
+    def setup_totp(self, claims: AccessClaims, password: str) -> dict[str, Any]:
         """A new pending TOTP secret (replacing a pending one); 409 if TOTP is on."""
         user_id = uuid.UUID(claims.user_id)
         user = self._check_password(user_id, password)
@@ -226,7 +227,7 @@ class SecondFactors:
 
     # --- the second login step ----------------------------------------------------
 
-    def start_login(self, user: app_store.User, throttle_key: str) -> dict | None:
+    def start_login(self, user: app_store.User, throttle_key: str) -> dict[str, Any] | None:
         """After a right password: the ``mfa_required`` answer, or None if the user has no factor on.
 
         Every password login asks: for a user without a factor that is one
@@ -243,7 +244,7 @@ class SecondFactors:
         metrics.MFA_LOGINS.labels(result="challenged").inc()
         return {"mfa_required": True, "mfa_token": token, "methods": methods, "expires_in": TTL_SECONDS}
 
-    def finish_login(self, mfa_token: str, code: str, client: ClientInfo) -> dict:
+    def finish_login(self, mfa_token: str, code: str, client: ClientInfo) -> dict[str, Any]:
         """A pending step and a code: the token response, as a login's; 401 for a bad token or code."""
         if not looks_like_login_token(mfa_token):
             self._count_login("invalid_token")
@@ -290,7 +291,9 @@ class SecondFactors:
 
     # --- parts ------------------------------------------------------------------
 
-    def _use_code(self, conn: Connection, user_id: uuid.UUID, code: str, kind: str, session) -> bool:
+    def _use_code(
+        self, conn: Connection, user_id: uuid.UUID, code: str, kind: str, session: str | None
+    ) -> bool:
         """Take a code of the user (the row lock held): True once for a right, unused one."""
         if kind == RECOVERY_CODE:
             if not factor_store.use_recovery_code(conn, user_id, recovery_codes.code_hash(code)):
@@ -341,7 +344,8 @@ class SecondFactors:
                 details={"reason": "bad_password"},
             )
             raise ValidationFailed(fields={"password": "is incorrect"})
-        return user
+        # check_password is False without a hash: a missing user was refused above.
+        return cast(app_store.User, user)
 
     def _refuse_if_throttled(self, throttle_key: str) -> None:
         wait = self._throttle.retry_after(throttle_key)

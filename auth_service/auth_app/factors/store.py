@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 from psycopg import Connection
 
+from auth_app.rows import first_int
+
 # --- TOTP -----------------------------------------------------------------
 
 
@@ -116,9 +118,11 @@ def use_recovery_code(conn: Connection, user_id: uuid.UUID, code_hash: bytes) ->
 
 def recovery_codes_left(conn: Connection, user_id: uuid.UUID) -> int:
     """How many unused recovery codes the user has."""
-    return conn.execute(
-        "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = %s AND used_at IS NULL", (user_id,)
-    ).fetchone()[0]
+    return first_int(
+        conn.execute(
+            "SELECT count(*) FROM mfa_recovery_codes WHERE user_id = %s AND used_at IS NULL", (user_id,)
+        ).fetchone()
+    )
 
 
 def delete_recovery_codes(conn: Connection, user_id: uuid.UUID) -> None:

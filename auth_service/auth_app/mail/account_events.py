@@ -8,6 +8,7 @@ only if the action commits.
 import hashlib
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
@@ -77,7 +78,11 @@ def signed_in(
 
 
 def mfa_changed(
-    conn: Connection, settings: MailSettings, user_id: uuid.UUID, kind: str, details: dict | None = None
+    conn: Connection,
+    settings: MailSettings,
+    user_id: uuid.UUID,
+    kind: str,
+    details: dict[str, Any] | None = None,
 ) -> None:
     """Inside the transaction that changes or uses a second factor: queue the owner's notice.
 

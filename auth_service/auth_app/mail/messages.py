@@ -2,6 +2,7 @@
 
 import email.utils
 from email.message import EmailMessage
+from typing import Any
 
 from auth_app.mail.settings import MailSettings
 from auth_app.mail.store import Recipient
@@ -55,7 +56,7 @@ def email_verification(settings: MailSettings, user: Recipient, token: str) -> E
     return _message(settings, user.email, "Confirm your email address", body)
 
 
-def password_changed(settings: MailSettings, user: Recipient, details: dict) -> EmailMessage:
+def password_changed(settings: MailSettings, user: Recipient, details: dict[str, Any]) -> EmailMessage:
     """The notice that the password was changed (or reset)."""
     how = "reset through a mailed link" if details.get("how") == "reset" else "changed"
     body = (
@@ -67,7 +68,7 @@ def password_changed(settings: MailSettings, user: Recipient, details: dict) -> 
     return _message(settings, user.email, "Your password was changed", body)
 
 
-def new_device(settings: MailSettings, user: Recipient, details: dict) -> EmailMessage:
+def new_device(settings: MailSettings, user: Recipient, details: dict[str, Any]) -> EmailMessage:
     """The notice of a sign-in from a device the account was not used from before."""
     body = (
         f"Hello {user.username},\n\n"
@@ -81,7 +82,7 @@ def new_device(settings: MailSettings, user: Recipient, details: dict) -> EmailM
     return _message(settings, user.email, "New sign-in to your account", body)
 
 
-def signup_attempt(settings: MailSettings, user: Recipient, details: dict) -> EmailMessage:
+def signup_attempt(settings: MailSettings, user: Recipient, details: dict[str, Any]) -> EmailMessage:
     """The notice that someone tried to sign up with the address of an existing account."""
     body = (
         f"Hello {user.username},\n\n"
@@ -119,7 +120,7 @@ _MFA_NOTICES = {
 MFA_NOTICE_KINDS = tuple(_MFA_NOTICES)
 
 
-def mfa_notice(settings: MailSettings, user: Recipient, kind: str, details: dict) -> EmailMessage:
+def mfa_notice(settings: MailSettings, user: Recipient, kind: str, details: dict[str, Any]) -> EmailMessage:
     """The notice of a second factor turned on or off, a recovery code used, or an admin's reset."""
     subject, text = _MFA_NOTICES[kind]
     body = (

@@ -45,7 +45,9 @@ RETRYABLE_ERRORS = (OSError, smtplib.SMTPException, psycopg.Error)
 
 def retry_delay(attempts: int) -> float:
     """Seconds before the next attempt after ``attempts`` failed ones: 2, 4, 8, ... capped at 10 min."""
-    return min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
+    # int ** int is typed Any (a negative exponent gives a float).
+    delay: float = min(MAX_RETRY_SECONDS, FIRST_RETRY_SECONDS * 2 ** (attempts - 1))
+    return delay
 
 
 def compose(
