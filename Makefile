@@ -103,9 +103,10 @@ settings-docs: ## rewrite docs/OPERATIONS.md's settings table and .env.example f
 	$(PYTHON) authcore/authcore/settings_registry.py write-docs .
 
 .PHONY: lint
-lint: venv ## ruff lint and format check
+lint: venv ## ruff lint and format check, and the strict type check (mypy --strict)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 .PHONY: typecheck
 typecheck: venv ## mypy --strict over authcore, auth_app and api_app (settings: pyproject.toml [tool.mypy])

@@ -127,7 +127,10 @@ class AccessTokens:
                 session=claims.session_id,
                 details={"token_id": str(row.id), "name": name, "roles": roles, "expires_in_days": days},
             )
-            self._revocations.write_entries(redis_entries([token_store.entry_of_token(conn, row.id)]))
+            entry = token_store.entry_of_token(conn, row.id)
+            if entry is None:  # the row was inserted just now, with its user locked and enabled
+                raise RuntimeError("a personal access token inserted in this transaction has no entry")
+            self._revocations.write_entries(redis_entries([entry]))
         body = token_body(row)
         del body["last_used_at"]
         return {**body, "token": token}

@@ -40,11 +40,11 @@ class ProcessSlots:
     def __init__(self, count: int):
         self._semaphore = threading.Semaphore(count)
 
-    def acquire(self, timeout: float) -> object | None:
-        """Take a slot within ``timeout`` seconds; a token for ``release``, or None."""
-        return self if self._semaphore.acquire(timeout=timeout) else None
+    def acquire(self, timeout: float) -> int | None:
+        """Take a slot within ``timeout`` seconds; a token for ``release`` (always 0), or None."""
+        return 0 if self._semaphore.acquire(timeout=timeout) else None
 
-    def release(self, token: object) -> None:
+    def release(self, token: int) -> None:
         """Give the slot back."""
         self._semaphore.release()
 

@@ -1,5 +1,6 @@
 """SESSION_MAX_LIFETIME: no refresh that long after the login, whatever the rotation; PUBLIC_URL's scheme."""
 
+import base64
 import secrets
 
 import pytest
@@ -55,7 +56,11 @@ def test_a_rotation_near_the_end_gets_only_what_is_left(app, client):
 
 
 def test_session_max_lifetime_setting():
-    base = {"JWT_SECRET": secrets.token_urlsafe(48), "DATABASE_URL": "postgresql://x@127.0.0.1/x"}
+    base = {
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        "MFA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "DATABASE_URL": "postgresql://x@127.0.0.1/x",
+    }
     assert load_settings(base).session_max_lifetime == 30 * 24 * 3600
     assert load_settings({**base, "SESSION_MAX_LIFETIME": "86400"}).session_max_lifetime == 86400
     for bad in ("0", "299", "31536001", "a day"):

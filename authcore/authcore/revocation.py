@@ -78,6 +78,10 @@ class RevocationList:
         Raises ``redis.RedisError`` when Redis can't answer or has lost the
         list: callers fail closed.
         """
+        if claims.session_id is None:
+            # Only an access token is checked here, and every one names its
+            # session; claims without one (a personal access token's) fail closed.
+            return True
         session_mark, cutoff = self._read_when_ready(
             session_key(claims.session_id), user_cutoff_key(claims.user_id)
         )
