@@ -2,7 +2,8 @@
 
 The Postgres work runs on the test's connection and is rolled back; Redis
 keys are unique to each test. Notes go to a stream of the test's own
-(``pat:usage-test-…``), so the stack's folding threads never take them.
+(``pat-usage-test-…``, written as api_service's Redis user, read and
+deleted as auth_service's), so the stack's folding threads never take them.
 """
 
 import os
@@ -31,13 +32,21 @@ def redis_client():
 
 
 @pytest.fixture
+def api_redis_client():
+    """api_service's Redis user: the one that may add usage notes (XADD), nothing else of theirs."""
+    client = make_redis(stack_setting("API_SERVICE_REDIS_URL"), os.environ.get("REDIS_API_PASSWORD"))
+    yield client
+    client.close()
+
+
+@pytest.fixture
 def revocations(redis_client):
     return RevocationList(redis_client, access_ttl=900, leeway=10)
 
 
 @pytest.fixture
 def stream(redis_client):
-    name = "pat:usage-test-" + secrets.token_hex(6)
+    name = "pat-usage-test-" + secrets.token_hex(6)
     yield name
     redis_client.delete(name)
 
@@ -81,7 +90,9 @@ def test_an_entry_carries_the_roles_given_and_still_held(conn, revocations, redi
         reader.authenticate(token)
 
 
-def test_an_expired_token_is_refused_and_its_late_use_noted(conn, revocations, redis_client, stream):
+def test_an_expired_token_is_refused_and_its_late_use_noted(
+    conn, revocations, redis_client, api_redis_client, stream
+):
     user = _user(conn)
     token = pats.new_token()
     token_id = str(uuid.uuid4())
@@ -95,7 +106,7 @@ def test_an_expired_token_is_refused_and_its_late_use_noted(conn, revocations, r
         expires_at=int(time.time()) - 1,
     )
     revocations.write_entries([(pats.entry_key(pats.token_hash(token)), value, 60)])
-    notes = pats.UsageNotes(redis_client, stream=stream)
+    notes = pats.UsageNotes(api_redis_client, stream=stream)
     with pytest.raises(InvalidTokenError):
         pats.AccessTokenReader(revocations, notes).authenticate(token)
     notes.flush()
@@ -110,18 +121,20 @@ def test_unknown_and_misspelt_tokens_are_refused_before_or_at_the_lookup(revocat
             reader.authenticate(token)
 
 
-def test_use_is_noted_once_per_interval_and_folded_into_last_used_at(conn, redis_client, stream):
+def test_use_is_noted_once_per_interval_and_folded_into_last_used_at(
+    conn, redis_client, api_redis_client, stream
+):
     user = _user(conn)
     _, row = _token(conn, user, [])
     _, expired_row = _token(conn, user, [])
-    notes = pats.UsageNotes(redis_client, stream=stream)
+    notes = pats.UsageNotes(api_redis_client, stream=stream)
     for _ in range(5):
         notes.note(str(row.id))
     notes.note(str(expired_row.id), expired=True)
     assert notes.flush() == 2
-    redis_client.xadd(stream, {"junk": "1"})  # a note nobody could read is skipped
+    api_redis_client.xadd(stream, {"junk": "1"})  # a note nobody could read is skipped
     assert fold_once(OneConnection(conn), redis_client, stream=stream) == 3
-    assert redis_client.xlen(stream) == 0
+    assert redis_client.xrange(stream) == []
     [listed_row] = [item for item in token_store.list_live(conn, user.id) if item.id == row.id]
     assert listed_row.last_used_at is not None
     events = conn.execute(

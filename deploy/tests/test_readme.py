@@ -7,8 +7,11 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 MAKEFILES = [ROOT / "Makefile", *sorted((ROOT / "mk").glob("*.mk"))]
 # A backticked repository path: a known top-level folder or file, then anything path-like.
+# The repository's own folders: .state (made by runs, git-ignored) and the like are not promises.
 FOLDERS = "|".join(
-    re.escape(p.name) for p in ROOT.iterdir() if p.is_dir() and p.name not in (".git", ".venv")
+    re.escape(p.name)
+    for p in ROOT.iterdir()
+    if p.is_dir() and (p.name == ".ci" or not p.name.startswith("."))
 )
 PATH = re.compile(rf"`((?:{FOLDERS})/[\w./-]*|\.env\.example|Makefile|docker-compose\.yml)`")
 

@@ -147,7 +147,8 @@ def test_a_superuser_era_state_dir_is_converted_in_place_and_keeps_its_accounts(
                     "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
                 ).fetchall()
             )
-        assert roles == {DB_USER: False, DB_MIGRATION_USER: False}, roles
+        # Today's roles, none a superuser: the services', the schema owner's and the audit pruner's.
+        assert roles == {DB_USER: False, DB_MIGRATION_USER: False, "authstack_audit_prune": False}, roles
         assert owners == {(DB_MIGRATION_USER,)}, owners
         assert not stack.path("postgres", "superuser-era").exists()
     finally:
