@@ -11,7 +11,7 @@ from flask import Blueprint, Response, current_app, g, request
 
 from auth_app.access_tokens import AccessTokens
 from authcore.bearer import require_token
-from authcore.errors import json_response
+from authcore.errors import json_response, no_content
 from authcore.json_body import read_json_object
 
 bp = Blueprint("access_tokens", __name__, url_prefix="/auth")
@@ -20,10 +20,6 @@ bp = Blueprint("access_tokens", __name__, url_prefix="/auth")
 def _tokens() -> AccessTokens:
     service: AccessTokens = current_app.extensions["access_tokens"]
     return service
-
-
-def _no_content() -> Response:
-    return current_app.response_class(status=204)
 
 
 @bp.post("/tokens")
@@ -45,7 +41,7 @@ def list_tokens() -> Response:
 def revoke_token(token_id: str) -> Response:
     """Revoke one of the caller's tokens (another user's: 404)."""
     _tokens().revoke(uuid.UUID(g.claims.user_id), token_id)
-    return _no_content()
+    return no_content()
 
 
 @bp.get("/users/<username>/tokens")
@@ -60,4 +56,4 @@ def list_user_tokens(username: str) -> Response:
 def revoke_user_token(username: str, token_id: str) -> Response:
     """Revoke one of a user's tokens (admin only)."""
     _tokens().revoke(_tokens().user_id_of(username), token_id)
-    return _no_content()
+    return no_content()

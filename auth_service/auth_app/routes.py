@@ -9,7 +9,7 @@ from auth_app.sessions import ClientInfo, Sessions
 from auth_app.validation import ROLE, require_strings, validated_signup
 from authcore.bearer import require_token
 from authcore.contract import OPENAPI_DOCUMENT
-from authcore.errors import Unavailable, ValidationFailed, json_response
+from authcore.errors import Unavailable, ValidationFailed, json_response, no_content
 from authcore.json_body import read_json_object, read_optional_json_object
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -29,10 +29,6 @@ def _sessions() -> Sessions:
 def client_info() -> ClientInfo:
     """The caller's user agent and address (ProxyFix trusts exactly nginx's hop)."""
     return ClientInfo(user_agent=request.headers.get("User-Agent", ""), ip=request.remote_addr or "")
-
-
-def _no_content() -> Response:
-    return current_app.response_class(status=204)
 
 
 @bp.post("/signup")
@@ -79,7 +75,7 @@ def logout() -> Response:
     """End the current session: its tokens are refused from the next request on."""
     cookie_mode = browser_cookies.cookie_mode(request)
     _sessions().logout(g.claims)
-    return browser_cookies.clear_cookie(_no_content(), request) if cookie_mode else _no_content()
+    return browser_cookies.clear_cookie(no_content(), request) if cookie_mode else no_content()
 
 
 @bp.post("/logout-all")
@@ -88,7 +84,7 @@ def logout_all() -> Response:
     """End every session of the caller."""
     cookie_mode = browser_cookies.cookie_mode(request)
     _sessions().logout_all(g.claims)
-    return browser_cookies.clear_cookie(_no_content(), request) if cookie_mode else _no_content()
+    return browser_cookies.clear_cookie(no_content(), request) if cookie_mode else no_content()
 
 
 @bp.get("/sessions")
@@ -103,7 +99,7 @@ def list_sessions() -> Response:
 def end_session(session_id: str) -> Response:
     """End one of the caller's own sessions."""
     _sessions().end(g.claims, session_id, "ended_by_user")
-    return _no_content()
+    return no_content()
 
 
 @bp.post("/password")
@@ -112,7 +108,7 @@ def change_password() -> Response:
     """Change the caller's password; every other session ends."""
     fields = require_strings(read_json_object(request), ("current_password", "new_password"))
     _accounts().change_password(g.claims, fields["current_password"], fields["new_password"])
-    return _no_content()
+    return no_content()
 
 
 def _valid_role(role: str) -> str:
@@ -126,7 +122,7 @@ def _valid_role(role: str) -> str:
 def grant_role(username: str, role: str) -> Response:
     """Give a user a role (admin only, idempotent)."""
     _accounts().grant_role(username, _valid_role(role))
-    return _no_content()
+    return no_content()
 
 
 @bp.delete("/users/<username>/roles/<role>")
@@ -134,7 +130,7 @@ def grant_role(username: str, role: str) -> Response:
 def revoke_role(username: str, role: str) -> Response:
     """Take a role from a user (admin only); effective from their next request."""
     _accounts().revoke_role(username, _valid_role(role))
-    return _no_content()
+    return no_content()
 
 
 @bp.post("/users/<username>/disable")
@@ -142,7 +138,7 @@ def revoke_role(username: str, role: str) -> Response:
 def disable_user(username: str) -> Response:
     """Disable a user (admin only): all their sessions end, logins are refused."""
     _accounts().disable(username)
-    return _no_content()
+    return no_content()
 
 
 @bp.get("/healthz")

@@ -132,6 +132,11 @@ def json_response(body: object, status: int = 200, headers: Mapping[str, str] | 
     return Response(orjson.dumps(body), status=status, headers=headers, mimetype="application/json")
 
 
+def no_content() -> Response:
+    """The empty 204 answer of a route that did what was asked and has nothing to say."""
+    return Response(status=204)
+
+
 def error_response(error: ApiError) -> Response:
     """The JSON response for an ``ApiError``."""
     body: dict[str, object] = {"error": error.code, "message": error.message}

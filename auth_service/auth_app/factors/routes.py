@@ -7,7 +7,7 @@ from auth_app.factors.service import SecondFactors
 from auth_app.routes import client_info
 from auth_app.validation import require_strings
 from authcore.bearer import require_token
-from authcore.errors import json_response
+from authcore.errors import json_response, no_content
 from authcore.json_body import read_json_object
 
 bp = Blueprint("factors", __name__, url_prefix="/auth")
@@ -16,10 +16,6 @@ bp = Blueprint("factors", __name__, url_prefix="/auth")
 def _factors() -> SecondFactors:
     service: SecondFactors = current_app.extensions["second_factors"]
     return service
-
-
-def _no_content() -> Response:
-    return current_app.response_class(status=204)
 
 
 @bp.get("/mfa")
@@ -51,7 +47,7 @@ def disable_totp() -> Response:
     """Turn TOTP off (password and a code); the recovery codes die with it."""
     fields = require_strings(read_json_object(request), ("password", "code"))
     _factors().disable_totp(g.claims, fields["password"], fields["code"])
-    return _no_content()
+    return no_content()
 
 
 @bp.post("/mfa/recovery-codes")
@@ -76,4 +72,4 @@ def login_second_step() -> Response:
 def admin_reset(username: str) -> Response:
     """Remove every second factor of a user and end their sessions (admin only)."""
     _factors().admin_reset(username)
-    return _no_content()
+    return no_content()
