@@ -95,7 +95,7 @@ def cmd_up(stack: StackSettings) -> int:
         cmd_logs(stack, [])
         cmd_down(stack)
         return 1
-    print(f"stack is up: {stack.base_url}  (state in {stack.state_dir})")
+    print(f"stack is up: {stack.public_url}  (state in {stack.state_dir})")
     return 0
 
 
@@ -176,7 +176,7 @@ def cmd_run(stack: StackSettings) -> int:
             allow_interruptions()
             time.sleep(0.5)
             bring_up(stack)
-            say(f"stack is up: {stack.base_url}  (Ctrl-C stops it)")
+            say(f"stack is up: {stack.public_url}  (Ctrl-C stops it)")
             code = process.wait()
         except Stop as stop:
             say(f"{signal.Signals(stop.args[0]).name}: stopping...")

@@ -136,8 +136,17 @@ class StackSettings:
 
     @property
     def base_url(self) -> str:
-        """The stack's one public URL (nginx)."""
+        """The stack's one address (nginx), as HTTP clients and the tests reach it."""
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def public_url(self) -> str:
+        """Where people reach the stack: ``PUBLIC_URL``, by default ``http://localhost:<port>``.
+
+        A name, not an IP address: WebAuthn relying party IDs can't be IP addresses,
+        so passkeys work only on a page opened under a host name.
+        """
+        return self.env["PUBLIC_URL"]
 
     @property
     def mail_sink_dir(self) -> Path | None:
@@ -179,7 +188,7 @@ def load_stack_settings(create_env_file: bool = False, new_ports: bool = False) 
         APP_UPSTREAM=env.get("APP_UPSTREAM") or f"127.0.0.1:{ports['whoami']}",
         APP_PREFIX=env.get("APP_PREFIX") or "/app/",
         APP_ROLE=env.get("APP_ROLE", ""),
-        PUBLIC_URL=env.get("PUBLIC_URL") or f"http://127.0.0.1:{http_port}",
+        PUBLIC_URL=env.get("PUBLIC_URL") or f"http://localhost:{http_port}",
     )
     if not env.get("SMTP_URL"):
         # No mail server named: the stack's own mail sink receives everything (`make mail`).
