@@ -356,7 +356,7 @@ REGISTRY = _declare(
     Setting(
         "AUTH_RATE_LIMIT",
         TEXT,
-        "per-client-address limit on `/auth/login`, `/auth/signup`, `/auth/refresh`, `/auth/password/forgot`, "
+        "per-client-address limit on `/auth/login`, `/auth/login/mfa`, `/auth/signup`, `/auth/refresh`, `/auth/password/forgot`, "
         "`/auth/password/reset`, `/auth/email/verify` (burst 10); `/auth/email/verify/resend` needs a bearer "
         "token and is limited per user instead",
         (NGINX,),
