@@ -16,6 +16,7 @@
 #   service-address S       where service S listens (host:port on the compose networks)
 #   logs S                  the last log lines of S
 #   scale S N               run N replicas of S; return once every one is healthy
+#   tasks S                 the ids of S's running, healthy replicas, one a line
 #   replica-hits S SINCE    requests nginx sent to each replica of S since SINCE
 #                           (epoch seconds): one "container-name count" line each
 #   superuser-psql SQL      run SQL as the Postgres superuser, over the container's socket
@@ -152,6 +153,13 @@ print(workers[0])'
         compose up -d --no-deps --scale "$1=$2" "$1" >/dev/null 2>&1
         wait_healthy_replicas "$1"
         ;;
+    tasks)
+        for c in $(containers "$1"); do
+            if [ "$(docker inspect -f '{{ .State.Running }} {{ if .State.Health }}{{ .State.Health.Status }}{{ else }}healthy{{ end }}' "$c")" = "true healthy" ]; then
+                echo "$c"
+            fi
+        done
+        ;;
     replica-hits)
         replica_hits "$1" "$2"
         ;;
@@ -164,8 +172,7 @@ print(workers[0])'
         compose exec -T mailsink python -m mailsink show --dir /var/lib/mailsink "$@"
         ;;
     *)
-        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S | scale S N | replica-hits S SINCE" >&2
-        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S | superuser-psql SQL" >&2
+        echo "usage: $0 stop|start S | signal SIG S | kill-worker S | redis-cli ARGS | mail ARGS | service-exec S CMD | client-exec CMD | service-address S | scale S N | tasks S | replica-hits S SINCE | superuser-psql SQL" >&2
         exit 2
         ;;
 esac

@@ -23,9 +23,9 @@ class StackControl:
         self.command = command
         self.base_url = base_url
 
-    def run(self, *args: str) -> str:
-        """Run one control command; fail the test if it fails."""
-        result = subprocess.run([*self.command, *args], capture_output=True, text=True, timeout=60)
+    def run(self, *args: str, timeout: float = 60) -> str:
+        """Run one control command; fail the test if it fails or outlasts ``timeout`` seconds."""
+        result = subprocess.run([*self.command, *args], capture_output=True, text=True, timeout=timeout)
         assert result.returncode == 0, (args, result.stdout, result.stderr)
         return result.stdout
 

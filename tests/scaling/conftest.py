@@ -1,8 +1,9 @@
-"""Scaling fixtures: the stack's control command, on stacks that run replicas.
+"""Scaling and rollout fixtures: the stack's control command, on stacks that run replicas.
 
 Only an orchestrated stack (compose, Swarm) can add replicas; its driver
-sets ``STACK_SCALES=1`` beside ``STACK_CONTROL``. The local stack runs one
-process of each part, so these tests skip there, saying why.
+sets ``STACK_SCALES=1`` beside ``STACK_CONTROL``. Only Swarm rolls updates
+and replaces dead tasks; its driver also sets ``STACK_ROLLS=1``. Elsewhere
+these tests skip, saying why.
 """
 
 import os
@@ -11,11 +12,18 @@ import pytest
 
 from tests.faults.conftest import StackControl, stack  # noqa: F401  (the fixture, shared)
 
+NO_REPLICAS = "STACK_SCALES is not 1: this stack runs one replica of each part"
+NO_ROLLOUTS = "STACK_ROLLS is not 1: this stack does not roll updates"
+
 
 def pytest_collection_modifyitems(config, items):
-    if os.environ.get("STACK_SCALES") == "1":
-        return
-    skip = pytest.mark.skip(reason="STACK_SCALES is not 1: this stack runs one replica of each part")
+    scales = os.environ.get("STACK_SCALES") == "1"
+    rolls = os.environ.get("STACK_ROLLS") == "1"
     for item in items:
-        if "tests/scaling/" in str(item.fspath):
-            item.add_marker(skip)
+        path = str(item.fspath)
+        if "tests/scaling/" not in path:
+            continue
+        if not scales:
+            item.add_marker(pytest.mark.skip(reason=NO_REPLICAS))
+        elif path.endswith("test_rollout.py") and not rolls:
+            item.add_marker(pytest.mark.skip(reason=NO_ROLLOUTS))

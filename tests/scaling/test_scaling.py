@@ -1,86 +1,31 @@
 """Replicas come and go under steady load: nginx follows them by itself and no request fails.
 
-The stack's control command scales a part (``scale S N``, waiting until
-every replica is healthy) and counts, from nginx's access log, the requests
-each replica of a part answered since a moment (``replica-hits S SINCE``:
-one ``name count`` line per replica). Shared by compose and Swarm.
+Shared by compose and Swarm (tests/scaling/load.py has the control commands
+they use). The part ends with as many replicas as it started with.
 """
 
-import threading
 import time
 
-import requests
+import pytest
 
-# nginx asks the orchestrator's DNS again every 2 s; a new replica must get
-# traffic well within this bound (a liveness bound, not a speed figure).
-REPLICAS_REACHED_WITHIN_SECONDS = 60
+from tests.scaling.load import SCALE_SECONDS, SteadyLoad, healthy_tasks, wait_until_every_replica_gets_traffic
 
-
-class SteadyLoad:
-    """Requests to one URL, one after another on each of a few connections, until stopped."""
-
-    def __init__(self, url: str, token: str, connections: int = 4):
-        self._url, self._token = url, token
-        self._stop = threading.Event()
-        self.sent, self.failures = 0, []
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(connections)]
-
-    def _run(self) -> None:
-        with requests.Session() as session:
-            session.headers["Authorization"] = f"Bearer {self._token}"
-            deadline = time.monotonic() + 600  # bounded, whatever happens to the test
-            while not self._stop.is_set() and time.monotonic() < deadline:
-                try:
-                    response = session.get(
-                        self._url, headers={"Authorization": f"Bearer {self._token}"}, timeout=10
-                    )
-                    failure = (
-                        None
-                        if response.status_code == 200
-                        else f"{response.status_code} {response.text[:120]}"
-                    )
-                except requests.RequestException as exc:
-                    failure = f"no answer: {exc}"
-                with self._lock:
-                    self.sent += 1
-                    if failure and len(self.failures) < 20:
-                        self.failures.append(failure)
-
-    def __enter__(self):
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc_info):
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(timeout=30)
+# Each part under load on a route it answers.
+LOADED_ROUTES = {"api_service": "/api/v1/me", "auth_service": "/auth/sessions"}
 
 
-def replica_hits(stack, service: str, since: int) -> dict[str, int]:
-    """Requests each replica of ``service`` answered since ``since`` (epoch seconds)."""
-    hits = {}
-    for line in stack.run("replica-hits", service, str(since)).splitlines():
-        name, _, count = line.rpartition(" ")
-        hits[name] = int(count)
-    return hits
-
-
-def test_api_replicas_scaled_1_3_1_under_load_get_traffic_and_no_request_fails(
-    api, base_url, stack, logged_in
+@pytest.mark.parametrize("service", sorted(LOADED_ROUTES))
+def test_replicas_scaled_to_3_then_1_under_load_get_traffic_and_no_request_fails(
+    service, base_url, stack, logged_in
 ):
-    with SteadyLoad(base_url + "/api/v1/me", logged_in["access_token"]) as load:
-        stack.run("scale", "api_service", "3")
-        since = int(time.time())
-        deadline = time.monotonic() + REPLICAS_REACHED_WITHIN_SECONDS
-        while True:
-            time.sleep(2)
-            hits = replica_hits(stack, "api_service", since)
-            if len(hits) == 3 and all(hits.values()):
-                break
-            assert time.monotonic() < deadline, f"nginx did not reach every replica: {hits}"
-        stack.run("scale", "api_service", "1")
+    with SteadyLoad(base_url + LOADED_ROUTES[service], logged_in["access_token"]) as load:
+        started_with = len(healthy_tasks(stack, service))
+        stack.run("scale", service, "3", timeout=SCALE_SECONDS)
+        wait_until_every_replica_gets_traffic(stack, service, 3)
+        stack.run("scale", service, "1", timeout=SCALE_SECONDS)
         time.sleep(5)  # load on the one replica left, past nginx's DNS validity (2 s)
+        if started_with != 1:
+            stack.run("scale", service, str(started_with), timeout=SCALE_SECONDS)
+            wait_until_every_replica_gets_traffic(stack, service, started_with)
     assert load.sent > 0
     assert not load.failures, (load.sent, load.failures)

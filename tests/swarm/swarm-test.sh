@@ -7,15 +7,12 @@
 #     every service's healthy replicas;
 #  3. the first admin (admin command in an auth task), then the integration
 #     suite from the tests image on the stack's frontend network, through nginx;
-#  4. under steady load on both services (tests/compose/load.py, one client
-#     set per service): scale both 2 -> 3 (nginx must reach every new replica
-#     within 20 s) -> 1 -> 2;
-#  5. a rolling update of both services to a new image (swarm-2);
-#  6. an update of api_service to a broken image: Swarm must roll it back by
-#     itself, and the service keeps answering;
-#  7. a killed api_service task: Swarm must replace it;
-#     no request of the load may fail in 4-7;
-#  8. removes the stack, leaves the swarm, removes what it made, and checks
+#  4. tests/scaling from the host, through the published port, with
+#     tests/swarm/stack-control.sh as STACK_CONTROL: under steady load on both
+#     services, scaling 2 -> 3 -> 1 -> 2, a rolling update to a new image
+#     (swarm-2), an update to a broken image that Swarm must roll back by
+#     itself, and a killed task Swarm must replace; no request may fail;
+#  5. removes the stack, leaves the swarm, removes what it made, and checks
 #     that no container, network, volume or iptables rule is left.
 # Environment: SWARM_TEST_KEEP=1 leaves the stack and swarm for a look.
 set -euo pipefail
@@ -25,7 +22,8 @@ compose_dir=$repo/tests/compose
 # shellcheck source=tests/compose/lib.sh
 . "$compose_dir/lib.sh"
 
-STACK=${SWARM_TEST_STACK:-authstack-swarmtest}
+# shellcheck source=tests/swarm/swarm-lib.sh
+. "$here/swarm-lib.sh"
 TAG=swarm-1
 TAG2=swarm-2
 GATEWAY_ROLE=app-user
@@ -37,28 +35,6 @@ swarm_ours=0
 gwbridge_before=0
 
 # ---- helpers ----
-service() { echo "${STACK}_$1"; }
-
-# "running/desired" of a replicated service, from its tasks.
-replicas() { docker service ls --filter "name=$(service "$1")" --format '{{ .Replicas }}' | head -n 1; }
-
-# Wait until SERVICE has N running tasks that are healthy, and no other task running.
-wait_replicas() { # SERVICE N [SECONDS]
-    local name want=$2 deadline=$(($(now) + ${3:-180})) healthy running
-    name=$(service "$1")
-    while :; do
-        running=$(docker ps --filter "label=com.docker.swarm.service.name=$name" -q | wc -l)
-        healthy=$(docker ps --filter "label=com.docker.swarm.service.name=$name" --filter health=healthy -q | wc -l)
-        [ "$running" -eq "$want" ] && [ "$healthy" -eq "$want" ] && return 0
-        if [ "$(now)" -ge "$deadline" ]; then
-            log "$name: $healthy healthy of $running running, wanted $want"
-            docker service ps --no-trunc "$name" >&2 || true
-            return 1
-        fi
-        sleep 2
-    done
-}
-
 wait_job_done() { # SERVICE [SECONDS]
     local name deadline=$(($(now) + ${2:-180}))
     name=$(service "$1")
@@ -83,8 +59,6 @@ http() { # METHOD PATH [JSON] [TOKEN]: prints the status, keeps the body
     curl "${args[@]}" "$(base_url)$2" || echo 000
 }
 
-json_field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$workdir/last.body" "$1"; }
-
 wait_http() { # PATH SECONDS
     local deadline=$(($(now) + $2))
     until [ "$(http GET "$1")" = 200 ]; do
@@ -101,54 +75,6 @@ leftovers() {
     docker ps -aq --filter "label=com.docker.stack.namespace=$STACK" | sed 's/^/container /'
     docker network ls --format '{{ .Name }}' | grep -E "^(${STACK}_|ingress$|docker_gwbridge$)" | sed 's/^/network /' || true
     docker volume ls -q | grep "^${STACK}_" | sed 's/^/volume /' || true
-}
-
-# ---- load ----
-LOADS=()
-start_load() { # NAME PATH TOKEN
-    rm -f "$workdir/stop-$1"
-    python3 "$compose_dir/load.py" --url "$(base_url)$2" --token "$3" --clients 3 \
-        --stop-file "$workdir/stop-$1" --max-seconds 600 >"$workdir/load-$1.json" &
-    LOADS+=("$1:$!")
-}
-stop_loads() { # LABEL: stop every load; fail if any request failed
-    local entry rc=0
-    for entry in "${LOADS[@]}"; do touch "$workdir/stop-${entry%%:*}"; done
-    for entry in "${LOADS[@]}"; do
-        wait "${entry##*:}" || rc=1
-        log "$1, load on ${entry%%:*}: $(cat "$workdir/load-${entry%%:*}.json")"
-    done
-    LOADS=()
-    return "$rc"
-}
-
-# Requests nginx sent to each task of SERVICE since SINCE (unix time), from
-# the up=<address> field of its access log: "task-container count" lines.
-replica_hits() { # SERVICE SINCE
-    local name c ip network
-    name=$(service "$1")
-    network=$(service frontend)
-    docker ps --filter "label=com.docker.swarm.service.name=$(service nginx)" -q |
-        xargs -r -n1 docker logs --since "$2" 2>/dev/null | grep -o '"upstream_addr":"[0-9.:, ]*' >"$workdir/upstreams" || true
-    for c in $(docker ps --filter "label=com.docker.swarm.service.name=$name" -q); do
-        ip=$(docker inspect -f "{{ (index .NetworkSettings.Networks \"$network\").IPAddress }}" "$c")
-        echo "$c $(grep -c "$ip:8000" "$workdir/upstreams" || true)"
-    done
-}
-
-wait_spread() { # SERVICE N: every one of N tasks gets requests within 20 s
-    local since deadline hits
-    since=$(now)
-    deadline=$((since + 20))
-    while :; do
-        sleep 2
-        hits=$(replica_hits "$1" "$since")
-        if [ "$(wc -l <<<"$hits")" -eq "$2" ] && ! awk '{ print $2 }' <<<"$hits" | grep -qx 0; then
-            log "$1: nginx reaches all $2 tasks $(($(now) - since)) s after they were healthy: $(tr '\n' ' ' <<<"$hits")"
-            return 0
-        fi
-        [ "$(now)" -lt "$deadline" ] || { log "$1: nginx did not reach every task in 20 s: $(tr '\n' ' ' <<<"$hits")"; return 1; }
-    done
 }
 
 # ---- steps ----
@@ -222,7 +148,7 @@ wait_stack() {
         wait_http /auth/healthz 60 && wait_http /api/healthz 60
 }
 
-task_container() { docker ps --filter "label=com.docker.swarm.service.name=$(service "$1")" -q | head -n 1; }
+task_container() { task_containers "$1" | head -n 1; }
 
 make_admin() {
     ADMIN_USERNAME="admin-$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
@@ -241,89 +167,20 @@ run_suite() {
         -e APP_ROLE="$GATEWAY_ROLE" -e NOTIFY_NEW_DEVICE=1 \
         -v "$(service mailsink-data)":/mailsink:ro \
         "authstack/tests:$TAG" python -m pytest tests --ignore=tests/faults --ignore=tests/privilege \
-        --ignore=tests/browser --ignore=tests/observability -p no:cacheprovider -q
+        --ignore=tests/browser --ignore=tests/observability --ignore=tests/scaling -p no:cacheprovider -q
 }
 
-get_token() {
-    local status
-    status=$(http POST /auth/signup '{"username":"swarm-load","email":"swarm-load@example.com","password":"pw-swarm-load-123"}')
-    [ "$status" = 201 ] || [ "$status" = 409 ] || { log "signup answered $status"; return 1; }
-    status=$(http POST /auth/login '{"username":"swarm-load","password":"pw-swarm-load-123"}')
-    [ "$status" = 200 ] || { log "login answered $status"; return 1; }
-    TOKEN=$(json_field access_token)
-}
-
-with_load() { # LABEL CMD...: run CMD under load on both services; no request may fail
-    local label=$1 rc=0
-    shift
-    start_load api /api/v1/me "$TOKEN"
-    start_load auth /auth/sessions "$TOKEN"
-    sleep 2
-    "$@" || rc=1
-    sleep 3  # past nginx's DNS validity (2 s) on the final set of tasks
-    stop_loads "$label" || { log "$label: requests failed"; rc=1; }
-    return "$rc"
-}
-
-scale_both() {
-    docker service scale -d "$(service auth_service)=3" "$(service api_service)=3" >/dev/null &&
-        wait_replicas auth_service 3 && wait_replicas api_service 3 &&
-        wait_spread api_service 3 && wait_spread auth_service 3 &&
-        docker service scale -d "$(service auth_service)=1" "$(service api_service)=1" >/dev/null &&
-        wait_replicas auth_service 1 && wait_replicas api_service 1 && sleep 3 &&
-        docker service scale -d "$(service auth_service)=2" "$(service api_service)=2" >/dev/null &&
-        wait_replicas auth_service 2 && wait_replicas api_service 2 && wait_spread api_service 2
-}
-
-spec_image() { docker service inspect -f '{{ .Spec.TaskTemplate.ContainerSpec.Image }}' "$(service "$1")"; }
-update_state() { docker service inspect -f '{{ if .UpdateStatus }}{{ .UpdateStatus.State }}{{ end }}' "$(service "$1")"; }
-wait_update_state() { # SERVICE STATE: within 180 s
-    local state deadline=$(($(now) + 180))
-    until state=$(update_state "$1") && [ "$state" = "$2" ]; do
-        [ "$(now)" -lt "$deadline" ] || { log "$1 update state: $state (wanted $2)"; return 1; }
-        sleep 2
-    done
-}
-
-rolling_update() {
-    local s
-    for s in auth_service api_service; do
-        docker service update -q --no-resolve-image --image "authstack/$s:$TAG2" "$(service "$s")" >/dev/null || return 1
-        # The CLI returns once the tasks run; the update completes after `monitor`.
-        wait_update_state "$s" completed || return 1
-        [ "$(spec_image "$s")" = "authstack/$s:$TAG2" ] || return 1
-        wait_replicas "$s" 2 || return 1
-        docker ps --filter "label=com.docker.swarm.service.name=$(service "$s")" --format '{{ .Image }}' |
-            grep -vqx "authstack/$s:$TAG2" && { log "$s: a task still runs the old image"; return 1; }
-    done
-    log "both services run $TAG2"
-}
-
-broken_update() {
-    # Whatever the CLI reports, the service's own update state tells.
-    docker service update -q --no-resolve-image --image authstack/api_service:swarm-broken "$(service api_service)" >/dev/null 2>&1 || true
-    wait_update_state api_service rollback_completed || return 1
-    [ "$(spec_image api_service)" = "authstack/api_service:$TAG2" ] ||
-        { log "api_service image after rollback: $(spec_image api_service)"; return 1; }
-    wait_replicas api_service 2 && log "the broken update was rolled back to $TAG2 by Swarm"
-}
-
-kill_replica() {
-    local victim started
-    victim=$(task_container api_service)
-    started=$(now)
-    docker kill "$victim" >/dev/null
-    # A new task (a container other than the victim) healthy, 2 in all.
-    local deadline=$((started + 90))
-    while :; do
-        if ! docker ps -q --no-trunc | grep -q "^$victim" &&
-            wait_replicas api_service 2 5 2>/dev/null; then
-            log "killed task replaced and healthy in $(($(now) - started)) s"
-            return 0
-        fi
-        [ "$(now)" -lt "$deadline" ] || { log "killed task not replaced in 90 s"; return 1; }
-        sleep 1
-    done
+# Scaling and rollouts need the Swarm engine: from the host, through the
+# published port, with this stack's STACK_CONTROL.
+run_scaling() {
+    [ -x "$repo/.venv/bin/python" ] || { log "no .venv: run \`make venv\` first"; return 1; }
+    (
+        cd "$repo"
+        export BASE_URL ADMIN_USERNAME ADMIN_PASSWORD SWARM_TEST_STACK=$STACK SWARM_NEXT_TAG=$TAG2 \
+            STACK_CONTROL="bash $here/stack-control.sh" STACK_SCALES=1 STACK_ROLLS=1 AUTHSTACK_STACK_RUN=1
+        BASE_URL=$(base_url)
+        .venv/bin/python -m pytest tests/scaling -p no:cacheprovider -q
+    )
 }
 
 teardown_stack() {
@@ -379,9 +236,6 @@ dump_state() {
 finish() {
     local rc=$?
     set +e
-    local entry
-    for entry in "${LOADS[@]}"; do touch "$workdir/stop-${entry%%:*}"; done
-    wait 2>/dev/null
     if [ "${SWARM_TEST_KEEP:-}" = 1 ]; then
         log "SWARM_TEST_KEEP=1: stack $STACK and the swarm left running (port $HTTP_PORT)"
     else
@@ -414,9 +268,5 @@ step "migration job + healthy" wait_stack || exit 1
 step "admin command" make_admin || true
 step "integration tests" run_suite || true
 step "build update images" build_update_images || exit 1
-step "load token" get_token || exit 1
-step "scale 2-3-1-2 under load" with_load "scaling" scale_both || true
-step "rolling update under load" with_load "rolling update" rolling_update || true
-step "broken update rolled back" with_load "broken update" broken_update || true
-step "killed task replaced" with_load "killed task" kill_replica || true
+step "scaling and rollouts under load (host)" run_scaling || true
 log "total before teardown: $(($(now) - start_all)) s"
