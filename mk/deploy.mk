@@ -43,5 +43,5 @@ deploy-lint: $(DEPLOY_STAMP) ## validate the compose files against the Compose S
 	done
 
 .PHONY: swarm-test
-swarm-test: ## deploy deploy/swarm/stack.yml on a one-node swarm; suite, scaling, rolling update, rollback, task replacement; leave no trace
+swarm-test: venv ## deploy deploy/swarm/stack.yml on a one-node swarm; suite, scaling, rolling update, rollback, task replacement; leave no trace
 	bash tests/swarm/swarm-test.sh
