@@ -120,7 +120,8 @@ format: venv ## apply ruff's fixes and formatting
 .PHONY: unit
 unit: venv ## the tests that need no running stack (starts nothing; a few seconds); `pytest` alone also skips the rest
 	env -u BASE_URL -u DATABASE_URL -u REDIS_URL -u AUTHSTACK_STACK_RUN \
-		$(VENV)/bin/pytest -q -p no:cacheprovider authcore/tests auth_service/tests api_service/tests deploy/tests
+		$(VENV)/bin/pytest -q -p no:cacheprovider authcore/tests auth_service/tests api_service/tests deploy/tests \
+		bench/tests
 
 .PHONY: test
 test: deps venv lint compose-lint rules-test deploy-lint ## lint (code, compose file, Dockerfiles, deploy/), alert rules, then unit and integration tests against a fresh throw-away stack
