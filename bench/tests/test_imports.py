@@ -27,11 +27,22 @@ BENCH_ONLY = {
 }
 
 
+# What the bench's gunicorn programs get from bench/stack.py (nothing is connected at import).
+PROGRAM_ENV = {
+    "BENCH_APP": "bench.ceiling_app:app",
+    "PEER_JWT_SECRET": "unit-test-secret-not-used-for-anything-0123456789",
+    "PEER_JWT_ISSUER": "authstack",
+    "PEER_JWT_AUDIENCE": "authstack-api",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+}
+
+
 def import_bench_file(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Import one file of bench/ the way its users load it."""
+    """Import one file of bench/ the way its users load it (the programs with their environment)."""
+    for name, value in PROGRAM_ENV.items():
+        monkeypatch.setenv(name, value)
     if path.name == "gunicorn_bench.conf.py":
         # gunicorn reads it as a file (`-c`), with the app named in BENCH_APP.
-        monkeypatch.setenv("BENCH_APP", "bench.ceiling_app:app")
         spec = importlib.util.spec_from_file_location("bench_gunicorn_conf", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
