@@ -36,13 +36,16 @@ deps: ## install the system packages the stack and its tests need (postgresql, r
 	fi
 
 $(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/requirements.txt mailsink/requirements.txt \
-		authcore/pyproject.toml auth_service/pyproject.toml api_service/pyproject.toml tests/js/package-lock.json
+		authcore/pyproject.toml auth_service/pyproject.toml api_service/pyproject.toml tests/js/package-lock.json \
+		tests/browser/axe/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	$(VENV)/bin/pip install -q --no-deps -e ./authcore -e ./auth_service -e ./api_service
 	@# tests/keys: Node's jose as an independent verifier (the lock file pins it).
 	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	@# tests/browser: axe-core checks every state the browser tests reach (the lock file pins it).
+	cd tests/browser/axe && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 .PHONY: venv
@@ -120,7 +123,8 @@ format: venv ## apply ruff's fixes and formatting
 .PHONY: unit
 unit: venv ## the tests that need no running stack (starts nothing; a few seconds); `pytest` alone also skips the rest
 	env -u BASE_URL -u DATABASE_URL -u REDIS_URL -u AUTHSTACK_STACK_RUN \
-		$(VENV)/bin/pytest -q -p no:cacheprovider authcore/tests auth_service/tests api_service/tests deploy/tests
+		$(VENV)/bin/pytest -q -p no:cacheprovider authcore/tests auth_service/tests api_service/tests deploy/tests \
+		bench/tests
 
 .PHONY: test
 test: deps venv lint compose-lint rules-test deploy-lint ## lint (code, compose file, Dockerfiles, deploy/), alert rules, then unit and integration tests against a fresh throw-away stack

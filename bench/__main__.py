@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import eddsa, load, procs
+from bench import eddsa, load, procs, verify_cost
 from bench.stack import (
     BENCH_DIR,
     UNLIMITED_RATE,
@@ -54,6 +54,8 @@ TARGETS = {
     "gateway_over_peer": 1.5,
     "eddsa_me_over_peer": 1.5,
     "eddsa_gateway_over_peer": 1.5,
+    "es256_me_over_peer": 1.5,
+    "es256_gateway_over_peer": 1.5,
     "pat_me_over_peer": 1.5,
     "me_over_python_ceiling": 0.7,
     "login_over_bcrypt": 0.9,
@@ -347,11 +349,7 @@ def report(results: dict) -> str:
         f"   auth_service still busy {fmt(st['auth_busy_after_storm_s'], '.1f')} s after the clients left "
         f"({st['abandoned']} abandoned); "
         f"the storm's clients used {fmt(100 * st['driver_cpu_share'])}% of a core",
-        f"JWT_ALG=EdDSA (c64): GET /api/v1/me {fmt(results['eddsa']['eddsa_me']['rps'])}/s "
-        f"p99 {fmt(results['eddsa']['eddsa_me']['p99_ms'], '.1f')} ms, "
-        f"gateway {fmt(results['eddsa']['eddsa_gateway']['rps'])}/s "
-        f"p99 {fmt(results['eddsa']['eddsa_gateway']['p99_ms'], '.1f')} ms; "
-        f"peer beside them {fmt(results['eddsa']['peer']['rps'])}/s",
+        *asymmetric_lines(results),
         f"GET /api/v1/me during the storm (c64)      {fmt(st['me_rps'])}/s  "
         f"p99 {fmt(st['me_p99_ms'], '.1f')} ms  (alone, just before each round: {fmt(st['me_alone_rps'])}/s)",
         *burst_lines(results["burst"], results["same_time"], logins["bcrypt_rounds"]),
@@ -369,6 +367,29 @@ def report(results: dict) -> str:
             f"{'ok' if figure['ok'] else 'MISSED':>8}"
         )
     return "\n".join(lines)
+
+
+def asymmetric_lines(results: dict) -> list[str]:
+    """The JWT_ALG=EdDSA and ES256 rows (each beside its own peer run), then one verification's cost."""
+    lines = []
+    for algorithm in ("EdDSA", "ES256"):
+        rows = results[algorithm.lower()]
+        me, gateway = rows[f"{algorithm.lower()}_me"], rows[f"{algorithm.lower()}_gateway"]
+        lines.append(
+            f"JWT_ALG={algorithm} (c64): GET /api/v1/me {fmt(me['rps'])}/s p99 {fmt(me['p99_ms'], '.1f')} ms "
+            f"({fmt(me['over_peer'], '.2f')}x peer), gateway {fmt(gateway['rps'])}/s "
+            f"p99 {fmt(gateway['p99_ms'], '.1f')} ms ({fmt(gateway['over_peer'], '.2f')}x peer); "
+            f"peer beside them {fmt(rows['peer']['rps'])}/s"
+        )
+    cost = results["verify_cost"]
+    lines.append(
+        "one token verification in-process (PyJWT, signature and claims; then a verified-token cache hit): "
+        + ", ".join(
+            f"{algorithm} {fmt(figures['verify_us'])} us ({fmt(figures['cache_hit_us'], '.1f')} us)"
+            for algorithm, figures in cost.items()
+        )
+    )
+    return lines
 
 
 def password_queue_deadline() -> float:
@@ -410,6 +431,8 @@ def targets(results: dict) -> dict:
         "gateway_over_peer": paired(http["gateway"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]),
         "eddsa_me_over_peer": results["eddsa"]["eddsa_me"]["over_peer"],
         "eddsa_gateway_over_peer": results["eddsa"]["eddsa_gateway"]["over_peer"],
+        "es256_me_over_peer": results["es256"]["es256_me"]["over_peer"],
+        "es256_gateway_over_peer": results["es256"]["es256_gateway"]["over_peer"],
         # "/me with a personal access token ÷ peer": one Redis MGET, no signature.
         "pat_me_over_peer": paired(http["pat_me"]["c64"]["rounds_rps"], http["peer"]["c64"]["rounds_rps"]),
         "me_over_python_ceiling": paired(
@@ -488,7 +511,12 @@ def main() -> int:
         wait_until_idle(auth_pids())
         results["burst"] = measure_burst(stack, usernames)
         results["same_time"] = measure_same_time(stack, usernames)
-        results["eddsa"] = eddsa.measure(stack, apps.base_url, token_file, PASSWORD, ROUNDS, SECONDS, log)
+        for algorithm in ("EdDSA", "ES256"):
+            results[algorithm.lower()] = eddsa.measure(
+                stack, apps.base_url, token_file, PASSWORD, ROUNDS, SECONDS, log, algorithm
+            )
+        log("one token verification per JWT_ALG, in-process")
+        results["verify_cost"] = verify_cost.measure()
         results["memory"] = {
             "idle_rss_mb": idle["rss_kib"] / 1024,
             "idle_pss_mb": idle["pss_kib"] / 1024,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import requests
 
-from authcore.settings import DEFAULT_AUDIENCE, DEFAULT_ISSUER
+from authcore.settings import read as read_setting
 from runner import __main__ as stack_commands
 from runner import supervisor
 from runner.nginx_config import write_nginx_config
@@ -170,8 +170,9 @@ def start_bench_apps(stack: StackSettings) -> BenchApps:
     ports = {"bench_ceilings": free_port(), "bench_peer": free_port(), "bench_nometrics": free_port()}
     peer_env = {
         "PEER_JWT_SECRET": secret,
-        "PEER_JWT_ISSUER": stack.env.get("JWT_ISSUER") or DEFAULT_ISSUER,
-        "PEER_JWT_AUDIENCE": stack.env.get("JWT_AUDIENCE") or DEFAULT_AUDIENCE,
+        # The stack's own issuer and audience, defaults included (the settings registry's).
+        "PEER_JWT_ISSUER": read_setting(stack.env, "JWT_ISSUER"),
+        "PEER_JWT_AUDIENCE": read_setting(stack.env, "JWT_AUDIENCE"),
     }
     apps = BenchApps(port=free_port(), processes=[])
     apps.processes.append(_gunicorn(stack, "bench.ceiling_app:app", ports["bench_ceilings"], {}))
