@@ -1,11 +1,11 @@
-"""``python -m tests.upgrade [COMMIT...]``: `make upgrade-test`.
+"""``python -m tests.upgrade [--local-only|--compose-only] [COMMIT...]``: `make upgrade-test`.
 
 For each older commit (by default OLD_COMMITS): check it out beside this
 one, start its stack, leave accounts, sessions, a revoked token and a
 pending reset link behind, stop it, start THIS checkout's stack on the same
-data and check through nginx that everything still works (the local stack,
-tests/upgrade/local.py). Exit 1 if anything failed. Prints how long each
-part took.
+data and check through nginx that everything still works: the local stack
+(tests/upgrade/local.py), then compose (tests/upgrade/compose.py). Exit 1
+if anything failed. Prints how long each part took.
 """
 
 import shutil
@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from runner.settings import ROOT
-from tests.upgrade import local, old_checkout
+from tests.upgrade import compose, local, old_checkout
 
 # The superuser era (the services logged in as the cluster's bootstrap
 # superuser, no mail) and a later main (least privilege, reset mails).
@@ -40,7 +40,10 @@ def main(argv: list[str]) -> int:
                 failures.append(f"{commit}: {exc}")
                 continue
             print(f"  checked out; its Python: {old.venv_kind} venv ({time.monotonic() - started:.0f} s)")
-            failures += [f"{commit} local: {failure}" for failure in local.run(old, work)]
+            if "--compose-only" not in argv:
+                failures += [f"{commit} local: {failure}" for failure in local.run(old, work)]
+            if "--local-only" not in argv:
+                failures += [f"{commit} compose: {failure}" for failure in compose.run(old, work)]
         finally:
             old_checkout.remove_worktree(work / "checkout")
             shutil.rmtree(work, ignore_errors=True)
