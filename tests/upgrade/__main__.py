@@ -28,25 +28,28 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     failures: list[str] = []
     (ROOT / ".state").mkdir(exist_ok=True)
-    for commit in commits:
-        work = Path(tempfile.mkdtemp(prefix=f"upgrade-{commit}-", dir=ROOT / ".state"))
-        # The services' OS users (postgres, redis) must reach the state folder.
-        work.chmod(0o755)
-        print(f"upgrade from {commit} (in {work})", flush=True)
-        try:
+    try:
+        for commit in commits:
+            work = Path(tempfile.mkdtemp(prefix=f"upgrade-{commit}-", dir=ROOT / ".state"))
+            # The services' OS users (postgres, redis) must reach the state folder.
+            work.chmod(0o755)
+            print(f"upgrade from {commit} (in {work})", flush=True)
             try:
-                old = old_checkout.prepare(commit, work)
-            except (old_checkout.CheckoutError, OSError) as exc:
-                failures.append(f"{commit}: {exc}")
-                continue
-            print(f"  checked out; its Python: {old.venv_kind} venv ({time.monotonic() - started:.0f} s)")
-            if "--compose-only" not in argv:
-                failures += [f"{commit} local: {failure}" for failure in local.run(old, work)]
-            if "--local-only" not in argv:
-                failures += [f"{commit} compose: {failure}" for failure in compose.run(old, work)]
-        finally:
-            old_checkout.remove_worktree(work / "checkout")
-            shutil.rmtree(work, ignore_errors=True)
+                try:
+                    old = old_checkout.prepare(commit, work)
+                except (old_checkout.CheckoutError, OSError) as exc:
+                    failures.append(f"{commit}: {exc}")
+                    continue
+                print(f"  checked out; its Python: {old.venv_kind} venv", flush=True)
+                if "--compose-only" not in argv:
+                    failures += [f"{commit} local: {failure}" for failure in local.run(old, work)]
+                if "--local-only" not in argv:
+                    failures += [f"{commit} compose: {failure}" for failure in compose.run(old, work)]
+            finally:
+                old_checkout.remove_worktree(work / "checkout")
+                shutil.rmtree(work, ignore_errors=True)
+    finally:
+        compose.finish()
     print(f"upgrade-test: {len(failures)} failure(s) in {time.monotonic() - started:.0f} s")
     for failure in failures:
         print(f"FAILED {failure}")

@@ -59,16 +59,51 @@ def _build_environment() -> dict[str, str]:
     return env
 
 
+# Set when this run started the Docker engine: `finish` stops it again (as e2e.sh does).
+_started_dockerd = False
+
+
+def _install_packages() -> str | None:
+    """Install docker.io, docker-compose and debootstrap if missing (as e2e.sh); None, or why not."""
+    missing = [
+        package
+        for package, present in (
+            ("docker.io", shutil.which("dockerd")),
+            ("docker-compose", shutil.which("docker-compose") or _has_compose_v2()),
+            ("debootstrap", shutil.which("debootstrap")),
+        )
+        if not present
+    ]
+    if not missing:
+        return None
+    if os.geteuid() != 0:
+        return f"missing {', '.join(missing)}: run as root, or install them"
+    print(f"  compose: installing {' '.join(missing)}", flush=True)
+    apt = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], capture_output=True, check=False, env=apt)
+    installed = subprocess.run(
+        ["apt-get", "install", "-y", "-qq", *missing], capture_output=True, text=True, check=False, env=apt
+    )
+    return (
+        None
+        if installed.returncode == 0
+        else f"apt-get install {' '.join(missing)} failed: {installed.stderr}"
+    )
+
+
 def _docker_ready() -> str | None:
     """None once a Docker engine answers and the stand-in base images exist; else why not."""
-    if shutil.which("docker") is None or not (shutil.which("docker-compose") or _has_compose_v2()):
-        return "docker or docker-compose is not installed (`make compose-test` installs them)"
+    global _started_dockerd
+    not_installed = _install_packages()
+    if not_installed:
+        return not_installed
     if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         started = subprocess.run(
             ["bash", str(ROOT / "tests/compose/dockerd-start.sh")], capture_output=True, text=True
         )
         if started.returncode != 0:
             return f"no Docker engine answers and dockerd-start.sh failed: {started.stderr.strip()[-400:]}"
+        _started_dockerd = True
     standins = subprocess.run(
         ["bash", str(ROOT / "ci/offline-images/build.sh")], capture_output=True, text=True
     )
@@ -77,7 +112,17 @@ def _docker_ready() -> str | None:
     return None
 
 
+def finish() -> None:
+    """Stop the Docker engine if this run started it."""
+    if _started_dockerd:
+        subprocess.run(
+            ["bash", str(ROOT / "tests/compose/dockerd-stop.sh")], capture_output=True, check=False
+        )
+
+
 def _has_compose_v2() -> bool:
+    if shutil.which("docker") is None:
+        return False
     return subprocess.run(["docker", "compose", "version"], capture_output=True, check=False).returncode == 0
 
 
@@ -227,7 +272,7 @@ def run(old: OldCheckout, work: Path) -> list[str]:
         if unhealthy:
             logs = new_compose("logs", "--tail=30", "postgres", "migrate").stdout[-3000:]
             return [f"today's compose stack did not start on the old volumes: {unhealthy}\n{logs}"]
-        upgraded = new_compose("logs", "postgres").stdout
+        upgraded = new_compose("logs", "--no-color", "postgres").stdout
         for line in upgraded.splitlines():
             if "authstack-upgrade:" in line:
                 print(f"    {line.strip()}", flush=True)
