@@ -9,12 +9,15 @@ schema. Converting: the bootstrap role is renamed to the superuser's name
 with a fresh password (through a temporary superuser, as a session can't
 rename its own role); the runner then makes the two roles as on every start
 (stores/postgres/roles.sql), and the schema's objects still owned by a
-superuser pass to the migration role. Every step can run again: a start
+superuser pass to the migration role (stores/postgres/give_schema.sql; the
+postgres image of compose runs the same files on an old volume,
+stores/postgres/authstack-upgrade.sh). Every step can run again: a start
 interrupted half-way finishes the job the next time.
 """
 
 import secrets
 import time
+from pathlib import Path
 
 import psycopg
 from psycopg import sql
@@ -86,40 +89,28 @@ def rename_bootstrap_superuser(
         renamed.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(TEMPORARY_ROLE)))
 
 
-# (kind in pg_class, the word ALTER takes) for what migrations create in the schema.
-_RELATION_KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
+# The same SQL the postgres image runs on an existing compose volume.
+GIVE_SCHEMA_SQL = Path(__file__).resolve().parent.parent / "stores" / "postgres" / "give_schema.sql"
+_MOVED = "moved "
 
 
 def give_schema_to(conn: psycopg.Connection, owner: str) -> list[str]:
     """Every relation and function of schema public still owned by a superuser passes to ``owner``.
 
-    Tables first: a table takes its identity sequences and indexes with it. Returns what moved.
+    Runs stores/postgres/give_schema.sql (tables first: a table takes its
+    identity sequences and indexes with it). Returns what moved.
     """
-    moved = []
-    relations = conn.execute(
-        "SELECT c.oid::regclass::text, c.relkind FROM pg_class c"
-        " JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_roles r ON r.oid = c.relowner"
-        " WHERE n.nspname = 'public' AND r.rolsuper AND c.relkind = ANY(%s)"
-        # A sequence a table owns (identity, serial) moves with its table.
-        " AND (c.relkind <> 'S' OR NOT EXISTS (SELECT FROM pg_depend d"
-        "      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i')))"
-        " ORDER BY c.relkind <> 'r', c.relkind <> 'p'",
-        (list(_RELATION_KINDS),),
-    ).fetchall()
-    for name, kind in relations:
-        conn.execute(
-            sql.SQL("ALTER {} {} OWNER TO {}").format(
-                sql.SQL(_RELATION_KINDS[kind]), sql.SQL(name), sql.Identifier(owner)
-            )
-        )
-        moved.append(name)
-    functions = conn.execute(
-        "SELECT p.oid::regprocedure::text FROM pg_proc p"
-        " JOIN pg_namespace n ON n.oid = p.pronamespace JOIN pg_roles r ON r.oid = p.proowner"
-        " WHERE n.nspname = 'public' AND r.rolsuper"
-    ).fetchall()
-    for (signature,) in functions:
-        statement = sql.SQL("ALTER ROUTINE {} OWNER TO {}")
-        conn.execute(statement.format(sql.SQL(signature), sql.Identifier(owner)))
-        moved.append(signature)
+    moved: list[str] = []
+
+    def collect(notice: psycopg.errors.Diagnostic) -> None:
+        text = notice.message_primary or ""
+        if text.startswith(_MOVED):
+            moved.append(text[len(_MOVED) :])
+
+    conn.add_notice_handler(collect)
+    try:
+        conn.execute("SELECT set_config('authstack.schema_owner', %s, false)", (owner,))
+        conn.execute(GIVE_SCHEMA_SQL.read_text())
+    finally:
+        conn.remove_notice_handler(collect)
     return moved

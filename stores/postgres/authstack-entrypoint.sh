@@ -7,4 +7,10 @@ set -eu
 POSTGRES_PASSWORD=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
 export POSTGRES_PASSWORD
 unset POSTGRES_PASSWORD_FILE
+# A volume made before (by this image or an older version): its roles are
+# brought up to date first (authstack-upgrade.sh); a fresh one is made by the
+# image's init, which runs 10-authstack-roles.sh.
+if [ "${1:-}" = postgres ] && [ -s "${PGDATA:-/var/lib/postgresql/data}/PG_VERSION" ]; then
+    PGDATA=${PGDATA:-/var/lib/postgresql/data} authstack-upgrade.sh
+fi
 exec docker-entrypoint.sh "$@"

@@ -1,0 +1,1 @@
+"""`make upgrade-test`: stacks made by older commits, upgraded in place to this checkout (README.md here)."""
