@@ -59,7 +59,12 @@ def _git(*args: str) -> subprocess.CompletedProcess[str]:
 
 def add_worktree(commit: str, where: Path) -> Path:
     """Check ``commit`` out into ``where`` (detached); a clear error if this clone lacks it."""
-    if _git("cat-file", "-e", f"{commit}^{{commit}}").returncode != 0:
+    present = _git("cat-file", "-e", f"{commit}^{{commit}}").returncode == 0
+    if not present and _git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
+        # A shallow clone (CI systems make them): its origin has the history.
+        _git("fetch", "--quiet", "--unshallow")
+        present = _git("cat-file", "-e", f"{commit}^{{commit}}").returncode == 0
+    if not present:
         raise CheckoutError(
             f"commit {commit} is not in this clone (a shallow clone? `git fetch --unshallow` first)"
         )
