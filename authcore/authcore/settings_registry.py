@@ -496,6 +496,23 @@ REGISTRY = _declare(
         default="http://localhost:8080",
     ),
     Setting(
+        "WEBAUTHN_RP_ID",
+        TEXT,
+        "passkeys' relying-party ID: `PUBLIC_URL`'s host or a parent domain of it (else start-up stops); "
+        "every passkey is bound to it, so changing it orphans them all. A `PUBLIC_URL` whose host is an IP "
+        "address turns passkeys off (one log line; their routes answer 503 `passkeys_unavailable`)",
+        (AUTH,),
+        default="",
+        shown_default="the host of `PUBLIC_URL`",
+    ),
+    Setting(
+        "WEBAUTHN_RP_NAME",
+        TEXT,
+        "the name authenticators show for this site when a passkey is made",
+        (AUTH,),
+        default="authstack",
+    ),
+    Setting(
         "RESET_TOKEN_TTL",
         INT,
         "seconds a password-reset link stays valid",
