@@ -115,9 +115,7 @@ class PasskeyBattery(Battery):
         statuses = sorted((first.status_code, second.status_code))
         self.tally.outcomes[f"{statuses[0]} / {statuses[1]}"] += 1
         if statuses != [200, 401]:
-            self.stale(
-                f"one answer twice: {first.status_code} {first.text[:80]} / {second.status_code}"
-            )
+            self.stale(f"one answer twice: {first.status_code} {first.text[:80]} / {second.status_code}")
         return True
 
 
