@@ -15,6 +15,7 @@ import pytest
 
 from tests.cookie_mode import refresh_cookie, same_origin
 from tests.helpers import NGINX_RATE_LIMIT_MESSAGE, assert_error, bearer, posts_at_once
+from tests.mailbox import wait_for_mail
 from tests.soft_authenticator import SoftAuthenticator, b64url
 from tests.stack_env import stack_setting
 
@@ -151,6 +152,9 @@ def test_remove_own_passkey_but_not_another_users(api, logged_in, authenticator,
     assert "access_token" in tokens
     assert_error(passkey_login(api, authenticator, rp_id), 401, "invalid_credentials")
     actions = _actions(api, tokens["access_token"])
+    # The owner was told of both, by mail.
+    assert "laptop" in wait_for_mail(logged_in["email"], "A passkey was added")["body"]
+    assert "laptop" in wait_for_mail(logged_in["email"], "A passkey was removed")["body"]
     # (The refusal of the removed credential names no account: nobody owns it now.)
     for action in ("passkey_added", "passkey_removed", "mfa_enabled", "mfa_disabled"):
         assert action in actions, (action, actions)
