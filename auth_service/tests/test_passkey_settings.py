@@ -1,9 +1,11 @@
 """Passkeys' relying party: off on an IP host; an RP ID not PUBLIC_URL's domain stops start-up."""
 
+import dataclasses
 import logging
 
 import pytest
 
+from auth_app.app import create_app
 from auth_app.factors.passkeys import RelyingParty, read_relying_party
 from authcore.settings import SettingsError
 
@@ -33,3 +35,15 @@ def test_an_ip_address_host_turns_passkeys_off_with_one_log_line(public_url, cap
     with caplog.at_level(logging.WARNING):
         assert read_relying_party({}, public_url) is None
     assert len(caplog.records) == 1 and "passkeys are off" in caplog.records[0].getMessage()
+
+
+def test_with_passkeys_off_their_routes_answer_503_and_the_rest_works(settings):
+    app = create_app(dataclasses.replace(settings, webauthn=None), pool_size=2, background=False)
+    try:
+        client = app.test_client()
+        for path in ("/auth/passkeys/login/options", "/auth/passkeys/login"):
+            answer = client.post(path, json={"credential": {}})
+            assert answer.status_code == 503 and answer.get_json()["error"] == "passkeys_unavailable", path
+        assert client.get("/auth/healthz").status_code == 200
+    finally:
+        app.extensions["pool"].close()
