@@ -9,6 +9,7 @@ methods on a documented path are 405, other paths 404).
 import os
 import secrets
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +25,8 @@ from referencing.jsonschema import DRAFT202012
 from tests.cookie_mode import explicit_cookies_only, refresh_cookie, same_origin
 from tests.helpers import TIMEOUT, assert_error, bearer, posts_at_once, random_user
 from tests.mailbox import RESET_SUBJECT, VERIFY_SUBJECT, token_in, wait_for_mail
+from tests.soft_authenticator import SoftAuthenticator
+from tests.stack_env import stack_setting
 from tests.totp_codes import oathtool_code, wrong_code
 
 DOCUMENT_URI = "urn:auth-stack:openapi"
@@ -547,6 +550,60 @@ def test_second_factor_operations(api, spec, admin, logged_in):
     assert spec.check("delete", path, unknown, 404)["error"] == "not_found"
     done = _call(api, "delete", concrete(path, username=user["username"]), admin["access_token"])
     spec.check("delete", path, done, 204)
+
+
+@exercises(
+    "passkeyRegistrationOptions",
+    "registerPasskey",
+    "listPasskeys",
+    "passkeyLoginOptions",
+    "passkeyLogin",
+    "passkeySecondStepOptions",
+    "removePasskey",
+)
+def test_passkey_operations(api, spec, logged_in):
+    token, user = logged_in["access_token"], logged_in
+    public_url = stack_setting("PUBLIC_URL").rstrip("/")
+    rp_id = urllib.parse.urlsplit(public_url).hostname or ""
+    key = SoftAuthenticator(public_url)
+    options = spec.check(
+        "post",
+        "/auth/passkeys/register/options",
+        api.post("/auth/passkeys/register/options", {}, token=token),
+        200,
+    )
+    request = {"credential": key.create(options), "name": "laptop"}
+    spec.validate(request, "/components/schemas/PasskeyRegistrationRequest")
+    added = spec.check(
+        "post", "/auth/passkeys/register", api.post("/auth/passkeys/register", request, token=token), 201
+    )
+    again = api.post("/auth/passkeys/register", request, token=token)
+    assert "credential" in spec.check("post", "/auth/passkeys/register", again, 422)["fields"]
+    listed = spec.check("get", "/auth/passkeys", api.get("/auth/passkeys", token=token), 200)
+    assert [p["id"] for p in listed["passkeys"]] == [added["id"]]
+    login_options = spec.check(
+        "post", "/auth/passkeys/login/options", api.post("/auth/passkeys/login/options", {}), 200
+    )
+    sign_in = {"credential": key.get(login_options, rp_id)}
+    spec.validate(sign_in, "/components/schemas/PasskeyLoginRequest")
+    spec.check("post", "/auth/passkeys/login", api.post("/auth/passkeys/login", sign_in), 200)
+    refused = spec.check("post", "/auth/passkeys/login", api.post("/auth/passkeys/login", sign_in), 401)
+    assert refused["error"] == "invalid_credentials"
+    step = api.post("/auth/login", {"username": user["username"], "password": user["password"]}).json()
+    path = "/auth/login/mfa/passkey/options"
+    step_options = spec.check("post", path, api.post(path, {"mfa_token": step["mfa_token"]}), 200)
+    second = {"mfa_token": step["mfa_token"], "credential": key.get(step_options, rp_id)}
+    spec.validate(second, "/components/schemas/MfaPasskeyLoginRequest")
+    spec.check("post", "/auth/login/mfa", api.post("/auth/login/mfa", second), 200)
+    assert (
+        spec.check("post", path, api.post(path, {"mfa_token": step["mfa_token"]}), 401)["error"]
+        == "invalid_mfa_token"
+    )
+    path = "/auth/passkeys/{id}"
+    assert (
+        spec.check("delete", path, _call(api, "delete", concrete(path), token), 404)["error"] == "not_found"
+    )
+    spec.check("delete", path, _call(api, "delete", concrete(path, id=added["id"]), token), 204)
 
 
 @exercises("createAccessToken", "listAccessTokens", "revokeAccessToken")

@@ -127,6 +127,7 @@ async function showSignedIn() {
     act($("#mfa-status"), showMfaStatus),
     act($("#activity-button"), listActivity),
     act($("#tokens-button"), listTokens),
+    act($("#passkeys"), listPasskeys),
   ]);
 }
 
@@ -189,6 +190,10 @@ const ACTIVITY = {
   mfa_recovery_code_used: "Recovery code used",
   mfa_recovery_codes_renewed: "New recovery codes",
   mfa_reset_by_admin: "Second factors removed by an admin",
+  passkey_added: "Passkey added",
+  passkey_removed: "Passkey removed",
+  passkey_login: "Signed in with a passkey",
+  passkey_failed: "Passkey refused",
 };
 
 async function listActivity() {
@@ -264,7 +269,7 @@ async function logIn(values) {
     body: { username: values.username, password: values.password },
   });
   if (tokens.mfa_required) {
-    showSecondStep(tokens.mfa_token);
+    showSecondStep(tokens.mfa_token, tokens.methods);
     return;
   }
   state.accessToken = tokens.access_token;
@@ -274,13 +279,18 @@ async function logIn(values) {
 
 // --- the second step of a login -----------------------------------------------------------------
 
-function showSecondStep(mfaToken) {
+function showSecondStep(mfaToken, methods = []) {
   state.mfaToken = mfaToken;
-  useRecoveryCode(false);
+  useRecoveryCode(!methods.includes("totp"));
+  $("#mfa-passkey-button").hidden = !methods.includes("passkey");
   $("#login-form").hidden = true;
   $("#mfa-form").hidden = false;
   $("#mfa-code").focus();
-  notify("Enter the code from your authenticator app.");
+  notify(
+    methods.includes("passkey")
+      ? "Use your passkey, or enter a code."
+      : "Enter the code from your authenticator app.",
+  );
 }
 
 function showLoginStep() {
@@ -299,12 +309,20 @@ function useRecoveryCode(recovery) {
 }
 
 async function secondStep(values) {
+  await finishSecondStep({ mfa_token: state.mfaToken, code: values.code.replace(/\s/g, "") });
+}
+
+/** The second step with a passkey: options for this sign-in's user, then the browser's answer. */
+async function secondStepWithPasskey() {
+  const options = await call("POST", "/auth/login/mfa/passkey/options", { body: { mfa_token: state.mfaToken } });
+  const credential = await getPasskey(options);
+  await finishSecondStep({ mfa_token: state.mfaToken, credential });
+}
+
+async function finishSecondStep(body) {
   let tokens;
   try {
-    tokens = await call("POST", "/auth/login/mfa", {
-      headers: COOKIE_MODE,
-      body: { mfa_token: state.mfaToken, code: values.code.replace(/\s/g, "") },
-    });
+    tokens = await call("POST", "/auth/login/mfa", { headers: COOKIE_MODE, body });
   } catch (error) {
     if (error.code === "invalid_mfa_token") {
       showSignedOut("That sign-in has expired; log in again.");
@@ -324,8 +342,10 @@ async function secondStep(values) {
 
 async function showMfaStatus() {
   const status = await authed("GET", "/auth/mfa");
-  $("#mfa-status").textContent = status.totp
-    ? `On: an authenticator app. Recovery codes left: ${status.recovery_codes_left}.`
+  const factors = [status.totp ? "an authenticator app" : "", status.passkeys ? `${status.passkeys} passkey(s)` : ""];
+  const on = factors.filter(Boolean).join(" and ");
+  $("#mfa-status").textContent = on
+    ? `On: ${on}. Recovery codes left: ${status.recovery_codes_left}.`
     : "Off: your password alone signs you in.";
   $("#totp-setup-form").hidden = status.totp;
   $("#totp-disable-form").hidden = !status.totp;
@@ -357,6 +377,13 @@ async function confirmTotp(values) {
   $("#totp-pending").hidden = true;
   $("#totp-qr").replaceChildren();
   $("#totp-secret").textContent = "";
+  if (codes.length) showRecoveryCodes(codes);
+  notify("Two-factor authentication is on; your other sessions have ended.");
+  await Promise.all([showMfaStatus(), listSessions()]);
+}
+
+/** Recovery codes, shown this once. */
+function showRecoveryCodes(codes) {
   const items = codes.map((code) => {
     const item = document.createElement("li");
     item.textContent = code;
@@ -364,8 +391,76 @@ async function confirmTotp(values) {
   });
   $("#recovery-codes").replaceChildren(...items);
   $("#recovery-codes-box").hidden = false;
-  notify("Two-factor authentication is on; your other sessions have ended.");
-  await Promise.all([showMfaStatus(), listSessions()]);
+}
+
+// --- passkeys (WebAuthn) ------------------------------------------------------------------------
+
+/** The browser reads and writes WebAuthn's JSON forms itself (Level 3); without them, no passkeys here. */
+function requirePasskeys() {
+  const api = window.PublicKeyCredential;
+  if (!api || typeof api.parseCreationOptionsFromJSON !== "function") {
+    throw new Error("This browser can't use passkeys here; use your password.");
+  }
+}
+
+/** Ask the browser for a passkey answering request options (JSON form); the credential as JSON. */
+async function getPasskey(options) {
+  requirePasskeys();
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options);
+  const credential = await navigator.credentials.get({ publicKey });
+  return credential.toJSON();
+}
+
+async function signInWithPasskey() {
+  const options = await call("POST", "/auth/passkeys/login/options", { body: {} });
+  const credential = await getPasskey(options);
+  const tokens = await call("POST", "/auth/passkeys/login", { headers: COOKIE_MODE, body: { credential } });
+  state.accessToken = tokens.access_token;
+  notify("");
+  await showSignedIn();
+}
+
+async function addPasskey(values) {
+  requirePasskeys();
+  const options = await authed("POST", "/auth/passkeys/register/options", { body: {} });
+  const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options);
+  const credential = await navigator.credentials.create({ publicKey });
+  const added = await authed("POST", "/auth/passkeys/register", {
+    body: { credential: credential.toJSON(), name: values.name },
+  });
+  $("#passkey-name").value = "";
+  if (added.recovery_codes) {
+    showRecoveryCodes(added.recovery_codes);
+    notify(`Passkey ${added.name} added. Two-factor authentication is on; your other sessions have ended.`);
+  } else {
+    notify(`Passkey ${added.name} added.`);
+  }
+  await Promise.all([listPasskeys(), showMfaStatus(), listSessions()]);
+}
+
+async function listPasskeys() {
+  const { passkeys } = await authed("GET", "/auth/passkeys");
+  const items = passkeys.map((passkey) => {
+    const item = document.createElement("li");
+    const about = document.createElement("span");
+    about.className = "about";
+    const used = passkey.last_used_at ? `last used ${when(passkey.last_used_at)}` : "never used";
+    about.textContent = `${passkey.name} · added ${when(passkey.created_at)} · ${used}`;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Remove";
+    button.setAttribute("aria-label", `Remove ${passkey.name}`);
+    button.addEventListener("click", () => act(button, () => removePasskey(passkey)));
+    item.append(about, " ", button);
+    return item;
+  });
+  $("#passkeys").replaceChildren(...items);
+}
+
+async function removePasskey(passkey) {
+  await authed("DELETE", `/auth/passkeys/${encodeURIComponent(passkey.id)}`);
+  notify(`Passkey ${passkey.name} removed.`);
+  await Promise.all([listPasskeys(), showMfaStatus()]);
 }
 
 async function copyRecoveryCodes() {
@@ -533,6 +628,9 @@ async function start() {
   onSubmit($("#totp-setup-form"), setUpTotp);
   onSubmit($("#totp-confirm-form"), confirmTotp);
   onSubmit($("#totp-disable-form"), turnOffTotp);
+  onSubmit($("#passkey-add-form"), addPasskey);
+  onClick("#passkey-login-button", signInWithPasskey);
+  onClick("#mfa-passkey-button", secondStepWithPasskey);
   $("#mfa-recovery-button").addEventListener("click", () => {
     useRecoveryCode(true);
     $("#mfa-code").focus();

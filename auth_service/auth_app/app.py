@@ -14,6 +14,8 @@ from auth_app.audit.routes import bp as audit_bp
 from auth_app.db import open_pool
 from auth_app.email_routes import bp as mail_bp
 from auth_app.email_verification import EmailVerification
+from auth_app.factors.passkey_routes import bp as passkeys_bp
+from auth_app.factors.passkey_service import Passkeys
 from auth_app.factors.routes import bp as factors_bp
 from auth_app.factors.service import build_second_factors
 from auth_app.housekeeping import start_housekeeping
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
         sessions=sessions,
         accounts=Accounts(settings, pool, revocations, sessions, throttle, mail_limits, second_factors),
         second_factors=second_factors,
+        passkeys=Passkeys(settings, pool, sessions, throttle, second_factors),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),
         access_tokens=AccessTokens(pool, revocations),
     )
@@ -76,6 +79,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     app.register_blueprint(mail_bp)
     key_set.init_app(app, settings.tokens)
     app.register_blueprint(factors_bp)
+    app.register_blueprint(passkeys_bp)
     app.register_blueprint(access_tokens_bp)
     audit.init_app(app)
     if background:

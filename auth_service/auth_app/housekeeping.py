@@ -13,6 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from auth_app import access_token_store, store
 from auth_app.audit import store as audit_store
+from auth_app.factors import passkey_store
 from auth_app.factors import store as factor_store
 from auth_app.mail import store as mail_store
 from auth_app.sessions import DEFAULT_MAX_LIFETIME
@@ -44,7 +45,7 @@ def prune_once(
     with pool.connection() as conn:
         tokens, sessions = store.prune(conn, KEEP_ENDED_SESSIONS_SECONDS, session_max_lifetime)
         events = audit_store.prune_events(conn, audit_retention_days)
-        steps = factor_store.prune_login_steps(conn)
+        steps = factor_store.prune_login_steps(conn) + passkey_store.prune_challenges(conn)
         access_tokens = access_token_store.prune(conn, EXPIRED_GRACE_SECONDS)
         devices = mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
         return tokens, sessions, events, steps, access_tokens, devices

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from psycopg.conninfo import make_conninfo
 
+from auth_app.factors.passkeys import RelyingParty, read_relying_party
 from auth_app.factors.secret_box import read_mfa_keys
 from auth_app.mail.settings import MailSettings, load_mail_settings
 from auth_app.validation import ROLE
@@ -31,6 +32,8 @@ class Settings:
     mfa_keys: tuple[bytes, ...] = field(default=(), repr=False)
     # Roles a token carries only if its session passed a second factor.
     mfa_required_roles: frozenset[str] = frozenset()
+    # Passkeys' relying party (WEBAUTHN_RP_ID, PUBLIC_URL); None: passkeys are off.
+    webauthn: RelyingParty | None = None
 
 
 def database_conninfo(
@@ -58,6 +61,7 @@ def migration_conninfo(env: Mapping[str, str]) -> str:
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build ``Settings`` from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
+    mail = load_mail_settings(env)
     return Settings(
         tokens=read_token_settings(env, signer=True),
         database_url=database_conninfo(env),
@@ -70,9 +74,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         password_queue_deadline=read(env, "PASSWORD_QUEUE_DEADLINE"),
         # A session ends this long after its login, however often it is refreshed.
         session_max_lifetime=read(env, "SESSION_MAX_LIFETIME"),
-        mail=load_mail_settings(env),
+        mail=mail,
         mfa_keys=read_mfa_keys(env),
         mfa_required_roles=read_role_list(env, "MFA_REQUIRED_ROLES"),
+        webauthn=read_relying_party(env, mail.public_url),
     )
 
 

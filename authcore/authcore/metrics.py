@@ -162,11 +162,11 @@ LOGIN_ATTEMPTS = _metric(
 )  # fmt: skip
 MFA_LOGINS = _metric(
     Counter, "mfa_logins", "Second login steps, by result (challenged, totp, recovery_code, "
-    "invalid_code, invalid_token, throttled).", ("result",),
+    "invalid_code, invalid_token, throttled, passkey, passkey_login, passkey_failed).", ("result",),
 )  # fmt: skip
 MFA_CHANGES = _metric(
     Counter, "mfa_changes", "Changes of second factors, by change (enabled, disabled, "
-    "recovery_codes_renewed, reset_by_admin).", ("change",),
+    "recovery_codes_renewed, reset_by_admin, passkey_added, passkey_removed).", ("change",),
 )  # fmt: skip
 SIGNUPS = _metric(Counter, "signups", "Signups, by result (created, taken).", ("result",))
 PASSWORD_HASH_SECONDS = _metric(

@@ -356,7 +356,7 @@ REGISTRY = _declare(
     Setting(
         "AUTH_RATE_LIMIT",
         TEXT,
-        "per-client-address limit on `/auth/login`, `/auth/login/mfa`, `/auth/signup`, `/auth/refresh`, `/auth/password/forgot`, "
+        "per-client-address limit on `/auth/login`, `/auth/login/mfa`, `/auth/login/mfa/passkey/options`, `/auth/passkeys/login`, `/auth/passkeys/login/options`, `/auth/signup`, `/auth/refresh`, `/auth/password/forgot`, "
         "`/auth/password/reset`, `/auth/email/verify` (burst 10); `/auth/email/verify/resend` needs a bearer "
         "token and is limited per user instead",
         (NGINX,),
@@ -494,6 +494,23 @@ REGISTRY = _declare(
         "tokens), `http://` only on a loopback host (`localhost`, `127.0.0.1`, `::1`)",
         (AUTH,),
         default="http://localhost:8080",
+    ),
+    Setting(
+        "WEBAUTHN_RP_ID",
+        TEXT,
+        "passkeys' relying-party ID: `PUBLIC_URL`'s host or a parent domain of it (else start-up stops); "
+        "every passkey is bound to it, so changing it orphans them all. A `PUBLIC_URL` whose host is an IP "
+        "address turns passkeys off (one log line; their routes answer 503 `passkeys_unavailable`)",
+        (AUTH,),
+        default="",
+        shown_default="the host of `PUBLIC_URL`",
+    ),
+    Setting(
+        "WEBAUTHN_RP_NAME",
+        TEXT,
+        "the name authenticators show for this site when a passkey is made",
+        (AUTH,),
+        default="authstack",
     ),
     Setting(
         "RESET_TOKEN_TTL",

@@ -11,7 +11,7 @@ from authcore.errors import ApiError, register_error_handlers
 EXPECTED_CODES = {
     400: {"bad_request", "reserved_header", "invalid_reset_token", "invalid_verification_token"},
     401: {"invalid_credentials", "missing_token", "invalid_token", "invalid_mfa_token", "invalid_mfa_code"},
-    403: {"forbidden", "csrf_failed", "email_not_verified", "mfa_required"},
+    403: {"forbidden", "csrf_failed", "email_not_verified", "mfa_required", "reauthentication_required"},
     404: {"not_found"},
     405: {"method_not_allowed"},
     409: {"username_taken", "email_taken", "conflict"},
@@ -20,7 +20,7 @@ EXPECTED_CODES = {
     422: {"validation_failed"},
     429: {"too_many_requests"},
     500: {"internal_error"},
-    503: {"unavailable"},
+    503: {"unavailable", "passkeys_unavailable"},
 }
 
 

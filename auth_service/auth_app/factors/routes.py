@@ -3,6 +3,7 @@
 from flask import Blueprint, Response, current_app, g, request
 
 from auth_app import browser_cookies
+from auth_app.factors.passkey_service import Passkeys
 from auth_app.factors.service import SecondFactors
 from auth_app.routes import client_info
 from auth_app.validation import require_strings
@@ -60,10 +61,16 @@ def regenerate_recovery_codes() -> Response:
 
 @bp.post("/login/mfa")
 def login_second_step() -> Response:
-    """The second step of a login: the ``mfa_token`` and a code for the usual token response."""
+    """The second step of a login: the ``mfa_token`` and a code (or a passkey) for the token response."""
     cookie_mode = browser_cookies.cookie_mode(request)
-    fields = require_strings(read_json_object(request), ("mfa_token", "code"))
-    tokens = _factors().finish_login(fields["mfa_token"], fields["code"], client_info())
+    body = read_json_object(request)
+    if "credential" in body:  # a passkey's answer instead of a code
+        token = require_strings(body, ("mfa_token",))["mfa_token"]
+        passkeys: Passkeys = current_app.extensions["passkeys"]
+        tokens = passkeys.finish_second_step(token, body["credential"], client_info())
+    else:
+        fields = require_strings(body, ("mfa_token", "code"))
+        tokens = _factors().finish_login(fields["mfa_token"], fields["code"], client_info())
     return browser_cookies.token_response(tokens, request) if cookie_mode else json_response(tokens)
 
 

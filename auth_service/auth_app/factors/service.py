@@ -18,7 +18,7 @@ from psycopg_pool import ConnectionPool
 
 from auth_app import audit
 from auth_app import store as app_store
-from auth_app.factors import errors, recovery_codes, totp
+from auth_app.factors import errors, passkey_store, recovery_codes, totp
 from auth_app.factors import store as factor_store
 from auth_app.factors.errors import InvalidMfaCode, InvalidMfaToken
 from auth_app.factors.login_tokens import (
@@ -41,7 +41,7 @@ from authcore.errors import InvalidCredentials, NotFound, TooManyRequests, Valid
 from authcore.revocation import RevocationList
 from authcore.tokens import AccessClaims
 
-TOTP, RECOVERY_CODE = "totp", "recovery_code"
+TOTP, RECOVERY_CODE, PASSKEY = "totp", "recovery_code", "passkey"
 # RFC 8176: a password, then a one-time password; "mfa" marks the second factor.
 AMR_PASSWORD_AND_OTP = ("mfa", "otp", "pwd")
 
@@ -91,25 +91,62 @@ class SecondFactors:
         with self._pool.connection() as conn:
             row = factor_store.find_totp(conn, user_id)
             left = factor_store.recovery_codes_left(conn, user_id)
-        return {"totp": bool(row and row.confirmed), "recovery_codes_left": left, "passkeys": 0}
+            passkeys = passkey_store.count_passkeys(conn, user_id)
+        return {"totp": bool(row and row.confirmed), "recovery_codes_left": left, "passkeys": passkeys}
 
     def methods(self, conn: Connection, user_id: uuid.UUID) -> list[str]:
         """The second factors a login of this user must pass one of (empty: none is on).
 
         Recovery codes belong to no factor in particular: they are offered
-        whenever some factor is on and codes are left (a passkey factor adds
-        its name here and keeps them).
+        whenever some factor is on and codes are left.
         """
         row = factor_store.find_totp(conn, user_id)
         methods = [TOTP] if row and row.confirmed else []
+        if passkey_store.count_passkeys(conn, user_id):
+            methods.append(PASSKEY)
         if methods and factor_store.recovery_codes_left(conn, user_id):
             methods.append(RECOVERY_CODE)
         return methods
 
-    def _factor_on(self, conn: Connection, user_id: uuid.UUID) -> bool:
+    @staticmethod
+    def _factor_on(conn: Connection, user_id: uuid.UUID) -> bool:
         """Whether the user has some second factor on (what recovery codes need)."""
-        row = factor_store.find_totp(conn, user_id)
-        return bool(row and row.confirmed)
+        return factor_store.has_enabled_factor(conn, user_id)
+
+    def factor_added(
+        self, conn: Connection, user_id: uuid.UUID, session_id: str | None, method: str, had_factor: bool
+    ) -> list[str] | None:
+        """Under the user's row lock, once a factor was stored: what turning one on entails.
+
+        The first factor (TOTP or a passkey, whichever comes first) turns the
+        two-step password login on and ends every other session (whoever
+        holds one got in with the password alone). New recovery codes come
+        whenever the user has none left; they are returned to be shown this
+        once (None: the user keeps the codes they have).
+        """
+        codes = None
+        if not had_factor or not factor_store.recovery_codes_left(conn, user_id):
+            codes = recovery_codes.generate()
+            factor_store.replace_recovery_codes(conn, user_id, [recovery_codes.code_hash(c) for c in codes])
+        if not had_factor:
+            audit.record(conn, "mfa_enabled", target=user_id, session=session_id, details={"method": method})
+            account_mail.mfa_changed(conn, self._settings.mail, user_id, "mfa_enabled")
+            keep = uuid.UUID(session_id) if session_id else None
+            end_all_sessions(conn, self._revocations, user_id, "mfa_enabled", keep=keep)
+            metrics.MFA_CHANGES.labels(change="enabled").inc()
+        return codes
+
+    def factor_removed(self, conn: Connection, user_id: uuid.UUID) -> bool:
+        """Under the row lock, once a factor was removed: pending second steps die; True if none is left.
+
+        With the last factor the recovery codes go too (they belong to no
+        factor in particular).
+        """
+        factor_store.kill_login_steps(conn, user_id)
+        if factor_store.has_enabled_factor(conn, user_id):
+            return False
+        factor_store.delete_recovery_codes(conn, user_id)
+        return True
 
     # --- enrolment --------------------------------------------------------------
 
@@ -134,7 +171,7 @@ class SecondFactors:
         user_id = uuid.UUID(claims.user_id)
         throttle_key = f"user:{user_id}"
         self._refuse_if_throttled(throttle_key)
-        codes = recovery_codes.generate()
+        codes: list[str] | None = None
         with self._pool.connection() as conn, conn.transaction():
             lock_user(conn, user_id)
             row = factor_store.find_totp(conn, user_id, lock=True)
@@ -145,23 +182,13 @@ class SecondFactors:
             secret, _ = self._box.open(user_id, row.secret_encrypted)
             step = totp.matching_step(secret.decode("ascii"), code)
             if step is not None:
+                had_factor = self._factor_on(conn, user_id)  # a passkey
                 factor_store.confirm_totp(conn, user_id, step)
-                factor_store.replace_recovery_codes(
-                    conn, user_id, [recovery_codes.code_hash(c) for c in codes]
-                )
-                audit.record(
-                    conn, "mfa_enabled", target=user_id, session=claims.session_id, details={"method": TOTP}
-                )
-                account_mail.mfa_changed(conn, self._settings.mail, user_id, "mfa_enabled")
-                # Whoever else holds a session got in with the password alone.
-                end_all_sessions(
-                    conn, self._revocations, user_id, "mfa_enabled", keep=uuid.UUID(claims.session_id)
-                )
+                codes = self.factor_added(conn, user_id, claims.session_id, TOTP, had_factor)
         if step is None:
             self._failed(throttle_key, user_id, TOTP, "confirm")
             raise errors.wrong_code()
-        metrics.MFA_CHANGES.labels(change="enabled").inc()
-        return codes
+        return codes or []
 
     def disable_totp(self, claims: AccessClaims, password: str, code: str) -> None:
         """Turn TOTP off (password and a code); the recovery codes and pending logins die with it."""
@@ -174,8 +201,7 @@ class SecondFactors:
             used = self._use_code(conn, user_id, code, kind, claims.session_id)
             if used:
                 factor_store.delete_totp(conn, user_id)
-                factor_store.delete_recovery_codes(conn, user_id)
-                factor_store.kill_login_steps(conn, user_id)
+                self.factor_removed(conn, user_id)
                 audit.record(
                     conn, "mfa_disabled", target=user_id, session=claims.session_id, details={"method": TOTP}
                 )
@@ -215,6 +241,7 @@ class SecondFactors:
             if user is None:
                 raise NotFound("No such user.")
             factor_store.delete_totp(conn, user.id)
+            passkey_store.delete_passkeys(conn, user.id)
             factor_store.delete_recovery_codes(conn, user.id)
             factor_store.kill_login_steps(conn, user.id)
             audit.record(conn, "mfa_reset_by_admin", target=user.id)

@@ -39,9 +39,13 @@ def find_totp(conn: Connection, user_id: uuid.UUID, lock: bool = False) -> TotpR
 
 
 def has_enabled_factor(conn: Connection, user_id: uuid.UUID) -> bool:
-    """True if the user has a second factor on (a confirmed TOTP secret; passkeys will join here)."""
-    row = find_totp(conn, user_id)
-    return bool(row and row.confirmed)
+    """True if the user has a second factor on: a confirmed TOTP secret or a passkey."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = %s AND confirmed_at IS NOT NULL)"
+        " OR EXISTS (SELECT 1 FROM passkeys WHERE user_id = %s)",
+        (user_id, user_id),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def put_pending_totp(conn: Connection, user_id: uuid.UUID, secret_encrypted: bytes) -> bool:

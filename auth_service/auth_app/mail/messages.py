@@ -110,6 +110,15 @@ _MFA_NOTICES = {
         "One of your recovery codes was used at {at}; {left} unused ones are left.\n"
         "If you have lost your authenticator, set it up again and make new codes.",
     ),
+    "passkey_added": (
+        "A passkey was added",
+        'A passkey named "{name}" was added to your account at {at}.\n'
+        "It signs you in without a password from the device that holds it.",
+    ),
+    "passkey_removed": (
+        "A passkey was removed",
+        'The passkey named "{name}" was removed from your account at {at}.',
+    ),
     "mfa_reset_by_admin": (
         "Your second factors were removed",
         "An administrator removed the two-factor authentication of your account at {at},\n"
@@ -125,7 +134,11 @@ def mfa_notice(settings: MailSettings, user: Recipient, kind: str, details: dict
     subject, text = _MFA_NOTICES[kind]
     body = (
         f"Hello {user.username},\n\n"
-        + text.format(at=details.get("at", "an unknown time"), left=details.get("left", "some"))
+        + text.format(
+            at=details.get("at", "an unknown time"),
+            left=details.get("left", "some"),
+            name=details.get("name", "(unnamed)"),
+        )
         + "\n\nIf this was not you, change your password at once and contact your administrator.\n"
     )
     return _message(settings, user.email, subject, body)
