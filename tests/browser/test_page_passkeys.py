@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import pages
-from tests.browser.conftest import VIEWPORT, Device
+from tests.browser.conftest import CALL_PASSED, VIEWPORT, Device, origin
 from tests.helpers import random_user
 from tests.stack_env import stack_setting
 
@@ -31,7 +31,7 @@ class PasskeyDevice(Device):
     """A browser profile at PUBLIC_URL with its own virtual authenticator."""
 
     def __init__(self, context, page, authenticator_id: str, cdp):
-        super().__init__(context, page)
+        super().__init__(context, page, {origin(stack_setting("PUBLIC_URL"))})
         self.authenticator_id = authenticator_id
         self.cdp = cdp
 
@@ -77,8 +77,11 @@ def authenticator_options(user_verification: bool) -> dict:
 
 
 @pytest.fixture
-def open_passkey_device(browser):
-    """Open the page at PUBLIC_URL in a fresh profile with a virtual platform authenticator."""
+def open_passkey_device(browser, request):
+    """Open the page at PUBLIC_URL in a fresh profile with a virtual platform authenticator.
+
+    As with ``open_device``, a passing test's open pages are checked with axe-core at its end.
+    """
     public_url = stack_setting("PUBLIC_URL").rstrip("/")
     devices: list[PasskeyDevice] = []
 
@@ -96,8 +99,13 @@ def open_passkey_device(browser):
         return device
 
     yield open_one
-    for device in devices:
-        device.context.close()
+    try:
+        if request.node.stash.get(CALL_PASSED, False):
+            for device in devices:
+                device.expect_accessible(f"end of {request.node.name}")
+    finally:
+        for device in devices:
+            device.context.close()
     for device in devices:
         assert not device.script_errors, device.script_errors
 
