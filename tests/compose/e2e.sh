@@ -185,7 +185,7 @@ BCRYPT_ROUNDS=4
 AUTH_RATE_LIMIT=200r/s
 LOGIN_MAX_FAILURES=5
 NOTIFY_NEW_DEVICE=1
-PUBLIC_URL=http://127.0.0.1:$HTTP_PORT
+PUBLIC_URL=http://localhost:$HTTP_PORT
 IMAGE_TAG=e2e
 APP_ROLE=$GATEWAY_ROLE
 EOF
@@ -226,7 +226,8 @@ host_pytest() { # test paths
     (
         cd "$repo"
         export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
-            STACK_CONTROL="bash $here/stack-control.sh" STACK_SCALES=1 ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1 APP_ROLE=$GATEWAY_ROLE
+            STACK_CONTROL="bash $here/stack-control.sh" STACK_SCALES=1 ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1 APP_ROLE=$GATEWAY_ROLE \
+            PUBLIC_URL=http://localhost:$HTTP_PORT
         BASE_URL=$(base_url)
         .venv/bin/python -m pytest "$@" -p no:cacheprovider
     )
