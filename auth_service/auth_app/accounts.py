@@ -26,6 +26,7 @@ from auth_app.revoking import (
 )
 from auth_app.sessions import ClientInfo, CredentialsChanged, Sessions
 from auth_app.settings import Settings
+from auth_app.signup_ghosts import SignupGhosts
 from auth_app.throttle import LoginThrottle
 from auth_app.validation import normalise_email, normalise_username, password_problem
 from authcore import metrics
@@ -49,8 +50,10 @@ class Accounts:
         throttle: LoginThrottle,
         mail_limits: MailRequestLimits | None = None,
         second_factors: "SecondFactors | None" = None,
+        ghosts: SignupGhosts | None = None,
     ):
         self._settings = settings
+        self._ghosts = ghosts
         self._mail_limits = mail_limits
         self._pool = pool
         self._revocations = revocations
@@ -65,8 +68,15 @@ class Accounts:
         answer is a successful one's (a user nobody will ever see), and the
         address's owner is mailed that someone tried to sign up with it.
         Only the one who reads that mailbox learns the address has an account.
+        The signup is remembered (auth_app.signup_ghosts), so that what comes
+        next (a login, the name signed up again) answers as for a real one.
         """
         password_hash = hash_password(password, self._settings.bcrypt_rounds)
+        strict = self._settings.mail.require_verified_email
+        # After the hash, as for a name taken by an account: the same work either way.
+        if strict and self._ghosts is not None and self._ghosts.hash_for_name(normalise_username(username)):
+            metrics.SIGNUPS.labels(result="taken").inc()
+            raise Conflict("username_taken", "That username is already taken.", {"username": "is taken"})
         try:
             with self._pool.connection() as conn, conn.transaction():
                 user = store.insert_user(conn, username, email, password_hash)
@@ -75,7 +85,13 @@ class Accounts:
             return user
         except pg_errors.UniqueViolation as exc:
             metrics.SIGNUPS.labels(result="taken").inc()
-            if self._settings.mail.require_verified_email and self._address_owner_told(email):
+            taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
+            # A taken name is told whatever the address: answering 201 for a
+            # taken name with a taken address would tell the address is taken.
+            told = strict and taken == "email" and not self._name_taken(username)
+            if told and self._address_owner_told(email):
+                if self._ghosts is not None:
+                    self._ghosts.remember(normalise_username(username), normalise_email(email), password_hash)
                 return store.User(
                     id=uuid.uuid4(),
                     username=username,
@@ -85,8 +101,15 @@ class Accounts:
                     disabled_at=None,
                     created_at=datetime.now(UTC),
                 )
-            taken = "email" if "email" in (exc.diag.constraint_name or "") else "username"
+            if taken == "email" and self._name_taken(username):
+                taken = "username"
             raise Conflict(f"{taken}_taken", f"That {taken} is already taken.", {taken: "is taken"}) from None
+
+    def _name_taken(self, username: str) -> bool:
+        """True if an account has this name."""
+        with self._pool.connection() as conn:
+            found = store.find_user_by_login(conn, username=normalise_username(username), email=None)
+        return found is not None
 
     def _address_owner_told(self, email: str) -> bool:
         """If ``email`` is an account's: audit it and queue the "someone tried" notice; False if it isn't.
@@ -128,9 +151,14 @@ class Accounts:
         # email: fail on one, and the other answers 429 too.
         throttle_key = f"email:{normalise_email(login)}" if is_email else f"login:{normalise_username(login)}"
         self._refuse_if_throttled(throttle_key)
+        ghost_hash = self._ghost_hash(login, is_email) if user is None else None
         password_ok = check_password(
-            password, user.password_hash if user else None, self._settings.bcrypt_rounds
+            password, user.password_hash if user else ghost_hash, self._settings.bcrypt_rounds
         )
+        if password_ok and user is None:
+            account_mail.refuse_unverified(self._settings.mail, email_verified=False)
+        if user is not None and not password_ok and is_email:
+            self._refuse_if_address_ghost(login, password)
         if user is None or not password_ok or user.disabled_at is not None:
             self._throttle.record_failure(throttle_key)
             audit.login_failed(self._pool, user, password_ok)
@@ -159,6 +187,24 @@ class Accounts:
         account_mail.signed_in(self._pool, self._settings.mail, user.id, client.short_user_agent, client.ip)
         self._rehash_if_cost_changed(user, password)
         return response
+
+    def _ghost_hash(self, login: str, is_email: bool) -> str | None:
+        """The hash of a signup that made nothing under this name (REQUIRE_VERIFIED_EMAIL on), if any."""
+        if is_email or self._ghosts is None or not self._settings.mail.require_verified_email:
+            return None
+        return self._ghosts.hash_for_name(normalise_username(login))
+
+    def _refuse_if_address_ghost(self, email: str, password: str) -> None:
+        """403 ``email_not_verified`` if ``password`` is that of a signup with this address that made nothing.
+
+        Such a signup's address belongs to another account, whose password
+        this is not: a real unverified account would have answered 403.
+        """
+        if self._ghosts is None or not self._settings.mail.require_verified_email:
+            return
+        ghost_hash = self._ghosts.hash_for_address(normalise_email(email))
+        if ghost_hash and check_password(password, ghost_hash, self._settings.bcrypt_rounds):
+            account_mail.refuse_unverified(self._settings.mail, email_verified=False)
 
     def _rehash_if_cost_changed(self, user: store.User, password: str) -> store.User:
         """After a change of BCRYPT_ROUNDS, bring a stored hash to the new cost at its next login.

@@ -27,6 +27,7 @@ from auth_app.routes import bp as routes_bp
 from auth_app.routes import docs as docs_bp
 from auth_app.sessions import Sessions
 from auth_app.settings import Settings, load_settings
+from auth_app.signup_ghosts import SignupGhosts
 from auth_app.throttle import LoginThrottle
 from authcore import metrics
 from authcore.bearer import Authenticator
@@ -63,7 +64,16 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
         pool=pool,
         redis=redis_client,
         sessions=sessions,
-        accounts=Accounts(settings, pool, revocations, sessions, throttle, mail_limits, second_factors),
+        accounts=Accounts(
+            settings,
+            pool,
+            revocations,
+            sessions,
+            throttle,
+            mail_limits,
+            second_factors,
+            SignupGhosts(redis_client, settings.mail.verification_token_ttl),
+        ),
         second_factors=second_factors,
         passkeys=Passkeys(settings, pool, sessions, throttle, second_factors),
         authenticator=Authenticator(AccessTokenVerifier(settings.tokens), revocations),

@@ -85,3 +85,45 @@ def test_the_notice_says_what_happened():
     text = message.get_content()
     assert "someone tried to sign up with your address" in text.lower()
     assert "2026-01-31 12:00:00 UTC" in text and "https://auth.example.com/" in text
+
+
+def _login(client, login: str, password: str):
+    return client.post("/auth/login", json={"username": login, "password": password})
+
+
+def test_logging_in_to_a_signup_that_made_nothing_answers_as_for_a_new_unverified_account(strict):
+    client = strict.test_client()
+    owner = client.post("/auth/signup", json=_fields()).get_json()
+    new, ghost = _fields(), _fields(email=owner["email"].upper())
+    assert client.post("/auth/signup", json=new).status_code == 201
+    assert client.post("/auth/signup", json=ghost).status_code == 201
+    for login in ("username", "email"):
+        real = _login(client, new[login], new["password"])
+        made_nothing = _login(client, ghost[login], ghost["password"])
+        assert real.status_code == made_nothing.status_code == 403, login
+        assert real.get_json()["error"] == made_nothing.get_json()["error"] == "email_not_verified"
+        real = _login(client, new[login], "wrong-password-1")
+        made_nothing = _login(client, ghost[login], "wrong-password-1")
+        assert real.status_code == made_nothing.status_code == 401, login
+
+
+def test_the_name_of_a_signup_that_made_nothing_is_taken_like_a_real_one(strict):
+    client = strict.test_client()
+    owner = client.post("/auth/signup", json=_fields()).get_json()
+    new, ghost = _fields(), _fields(email=owner["email"])
+    client.post("/auth/signup", json=new)
+    client.post("/auth/signup", json=ghost)
+    for taken in (new, ghost):
+        again = client.post("/auth/signup", json={**_fields(), "username": taken["username"].upper()})
+        assert again.status_code == 409 and again.get_json()["error"] == "username_taken"
+
+
+def test_a_taken_name_with_a_taken_address_is_409_username_taken_and_tells_nobody(strict):
+    # 201 here would tell the address is taken: a taken name with a free address is 409.
+    client = strict.test_client()
+    owner = client.post("/auth/signup", json=_fields()).get_json()
+    other = client.post("/auth/signup", json=_fields()).get_json()
+    both_taken = {**_fields(), "username": other["username"], "email": owner["email"]}
+    again = client.post("/auth/signup", json=both_taken)
+    assert again.status_code == 409 and again.get_json()["error"] == "username_taken"
+    assert _notices(strict, owner["id"]) == []

@@ -537,7 +537,7 @@ REGISTRY = _declare(
         "(after the password was checked); sessions opened before it was turned on live on until they end; the "
         "admin made with the admin command counts as verified. Also the mode for those who must not tell who is "
         "registered: a signup with an address that already has an account answers 201 like a new one (nothing is "
-        'made) and mails the owner "Someone tried to sign up with your address" (at most 5 such notices per '
+        'made; for `EMAIL_VERIFICATION_TTL` its name is taken and logging in with its password answers 403 as for a new unverified account) and mails the owner "Someone tried to sign up with your address" (at most 5 such notices per '
         "account every 15 minutes; audited as `authn_signup_taken`)",
         (AUTH,),
         default=False,
