@@ -90,6 +90,12 @@ admin: ## create the first admin of the running stack: make admin USER=<name> EM
 		echo "usage: make admin USER=<name> EMAIL=<email>" >&2; exit 2; fi
 	@$(PY) -m runner admin "$(USER)" "$(EMAIL)"
 
+.PHONY: oidc-client
+oidc-client: ## register a single sign-on client: make oidc-client NAME=<name> REDIRECT_URI=<uri> [PUBLIC=1] [FIRST_PARTY=1]; prints its secret once
+	@if [ -z "$(NAME)" ] || [ -z "$(REDIRECT_URI)" ]; then \
+		echo "usage: make oidc-client NAME=<name> REDIRECT_URI=<uri> [PUBLIC=1] [FIRST_PARTY=1]" >&2; exit 2; fi
+	@$(PY) -m runner oidc-client "$(NAME)" "$(REDIRECT_URI)" $(if $(PUBLIC),--public) $(if $(FIRST_PARTY),--first-party)
+
 .PHONY: mail
 mail: ## print the latest mail the local mail sink received (TO=<address> filters, FORMAT=json)
 	@$(PY) -m runner mail $(if $(TO),--to "$(TO)") $(if $(FORMAT),--format "$(FORMAT)")
