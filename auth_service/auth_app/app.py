@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     app.register_blueprint(mail_bp)
     oidc_keys = settings.oidc_signing_keys
     key_set.init_app(app, settings.tokens, [oidc_keys.public_jwks] if oidc_keys else [])
-    oidc.init_app(app, oidc_keys, settings.mail.public_url, pool, revocations)
+    oidc.init_app(app, oidc_keys, settings.mail.public_url, pool, revocations, sessions, settings.tokens)
     app.register_blueprint(factors_bp)
     app.register_blueprint(access_tokens_bp)
     audit.init_app(app)

@@ -52,6 +52,8 @@ CREATE TABLE oauth2_codes (
     created_at            timestamptz NOT NULL DEFAULT now(),
     expires_at            timestamptz NOT NULL,
     used_at               timestamptz,
+    -- Set by a second use: the first use's session must not open (or is ended).
+    reused_at             timestamptz,
     issued_session_id     uuid REFERENCES sessions (id) ON DELETE SET NULL,
     CHECK (expires_at <= created_at + interval '60 seconds')
 );

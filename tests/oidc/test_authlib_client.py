@@ -1,0 +1,90 @@
+"""The code flow with PKCE, driven by Python authlib's client (a relying party nobody here wrote).
+
+Chromium shows our login page at PUBLIC_URL; authlib's OAuth2Session builds
+the authorization URL and exchanges the code; the ID token is checked
+against the published key set with joserfc.
+"""
+
+import secrets
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from authlib.common.security import generate_token
+from authlib.integrations.requests_client import OAuth2Session
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from tests.helpers import TIMEOUT, bearer
+from tests.oidc.flow import CHROMIUM, CHROMIUM_ARGS, catch_redirect, log_in, require_browser
+
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for this module."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def _sign_in(chromium, url: str, user: dict) -> str:
+    context = chromium.new_context()
+    try:
+        caught = catch_redirect(context, REDIRECT_URI)
+        page = context.new_page()
+        page.goto(url)
+        assert page.get_by_label("Username").count() == 1, page.content()
+        log_in(page, user["username"], user["password"])
+        deadline = time.monotonic() + 30
+        while not caught and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert caught, page.content()
+        return caught[0]
+    finally:
+        context.close()
+
+
+def test_authlib_client_signs_in_with_pkce_and_validates_the_id_token(
+    chromium, api, new_user, register_client, discovery, public_url
+):
+    client = register_client(first_party=True, redirect_uris=[REDIRECT_URI])
+    session = OAuth2Session(
+        client["client_id"],
+        client["client_secret"],
+        scope="openid email profile offline_access",
+        redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+    )
+    verifier, nonce = generate_token(48), secrets.token_urlsafe(16)
+    url, state = session.create_authorization_url(
+        discovery["authorization_endpoint"], code_verifier=verifier, nonce=nonce
+    )
+    callback = _sign_in(chromium, url, new_user)
+    query = parse_qs(urlsplit(callback).query)
+    assert query["state"] == [state] and query["iss"] == [public_url]
+    token = session.fetch_token(
+        discovery["token_endpoint"], authorization_response=callback, code_verifier=verifier, timeout=TIMEOUT
+    )
+    assert token["token_type"] == "Bearer" and token["refresh_token"].startswith("rt_")
+    key_set = KeySet.import_key_set(requests.get(discovery["jwks_uri"], timeout=TIMEOUT).json())
+    claims = jwt.decode(token["id_token"], key_set, algorithms=["RS256"]).claims
+    jwt.JWTClaimsRegistry(
+        iss={"essential": True, "value": public_url},
+        aud={"essential": True, "value": client["client_id"]},
+        nonce={"essential": True, "value": nonce},
+        sub={"essential": True, "value": new_user["id"]},
+    ).validate(claims)
+    assert claims["email"] == new_user["email"] and claims["preferred_username"] == new_user["username"]
+    assert claims["amr"] == ["pwd"] and claims["exp"] > time.time() and claims["auth_time"] <= claims["iat"]
+    # The access token is an ordinary one of the client's own session.
+    assert api.me(token["access_token"]).status_code == 200
+    sessions = api.get("/auth/sessions", token=token["access_token"]).json()["sessions"]
+    assert len(sessions) == 2  # the provider's browser session and the client's
+    assert bearer(token["access_token"])
