@@ -40,6 +40,7 @@ END_REASON_LABELS = {
     "client_deleted": "client_deleted",
     "oidc_code_reused": "oidc_code_reused",
     "oidc_logout": "oidc_logout",
+    "oidc_revoked": "oidc_revoked",
 }
 
 

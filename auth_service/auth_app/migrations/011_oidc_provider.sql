@@ -21,6 +21,8 @@ CREATE TABLE oauth2_clients (
 -- logout-all, disable and password change. Deleting the client ends them
 -- (auth_app/oidc/clients.py), the column then keeps its name for the record.
 ALTER TABLE sessions ADD COLUMN client_id text REFERENCES oauth2_clients (client_id) ON DELETE SET NULL;
+-- The scopes the client's session was granted (userinfo and introspection answer by them).
+ALTER TABLE sessions ADD COLUMN client_scope text;
 
 -- The provider's own browser session (its HttpOnly, SameSite=Lax cookie):
 -- bound to one of the user's sessions, so ending that session ends it.

@@ -26,6 +26,10 @@ def endpoints(issuer: str) -> dict[str, str]:
     return {
         "authorization_endpoint": f"{issuer}{PREFIX}/authorize",
         "token_endpoint": f"{issuer}{PREFIX}/token",
+        "userinfo_endpoint": f"{issuer}{PREFIX}/userinfo",
+        "revocation_endpoint": f"{issuer}{PREFIX}/revoke",
+        "introspection_endpoint": f"{issuer}{PREFIX}/introspect",
+        "end_session_endpoint": f"{issuer}{PREFIX}/logout",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
     }
 
@@ -42,6 +46,8 @@ def metadata(issuer: str, algorithms: tuple[str, ...]) -> dict[str, Any]:
         "id_token_signing_alg_values_supported": list(algorithms),
         "scopes_supported": list(SCOPES),
         "token_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
+        "revocation_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "claims_supported": [
             "iss",
             "sub",

@@ -80,8 +80,9 @@ def mark_code_reused(conn: Connection, code_hash: bytes) -> CodeRow | None:
         return cur.fetchone()
 
 
-def link_issued_session(conn: Connection, code_hash: bytes, session_id: uuid.UUID) -> bool:
+def link_issued_session(conn: Connection, code_hash: bytes, session_id: uuid.UUID, scope: str) -> bool:
     """Record the session a code's first use opened; False if a second use came first (then open none)."""
+    conn.execute("UPDATE sessions SET client_scope = %s WHERE id = %s", (scope, session_id))
     cur = conn.execute(
         "UPDATE oauth2_codes SET issued_session_id = %s WHERE code_hash = %s AND reused_at IS NULL",
         (session_id, code_hash),
@@ -150,3 +151,41 @@ def find_session(conn: Connection, session_id: uuid.UUID) -> BrowserSession | No
             (session_id,),
         )
         return cur.fetchone()
+
+
+@dataclass(frozen=True)
+class ClientSession:
+    """A client's session: whose, which client's, what scope, whether it is active."""
+
+    session_id: uuid.UUID
+    user_id: uuid.UUID
+    client_id: str | None
+    client_scope: str | None
+    active: bool
+
+
+def client_session(conn: Connection, session_id: uuid.UUID) -> ClientSession | None:
+    """The session ``session_id`` with its client and scope."""
+    with conn.cursor(row_factory=class_row(ClientSession)) as cur:
+        cur.execute(
+            "SELECT s.id AS session_id, s.user_id, s.client_id, s.client_scope,"
+            " (s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL) AS active"
+            " FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = %s",
+            (session_id,),
+        )
+        return cur.fetchone()
+
+
+def session_of_refresh_token(conn: Connection, refresh_hash: bytes) -> ClientSession | None:
+    """The session an unused, unexpired refresh token belongs to."""
+    row = conn.execute(
+        "SELECT session_id FROM refresh_tokens"
+        " WHERE token_hash = %s AND used_at IS NULL AND expires_at > now()",
+        (refresh_hash,),
+    ).fetchone()
+    return client_session(conn, row[0]) if row else None
+
+
+def end_browser_sessions_of(conn: Connection, session_id: uuid.UUID) -> None:
+    """Forget the provider cookies bound to a session."""
+    conn.execute("DELETE FROM oauth2_browser_sessions WHERE session_id = %s", (session_id,))

@@ -99,3 +99,14 @@ def error_page(error: str, description: str, status: int = 400) -> Response:
         f"<p>Error code: <code>{escape(error)}</code></p>\n"
     )
     return _page("Sign-in error", body, status)
+
+
+def logged_out_page() -> Response:
+    """The person is logged out of the provider."""
+    return _page("Logged out", "<p>You are logged out.</p>\n")
+
+
+def logout_confirm_page(action: str) -> Response:
+    """Log out? (a logout request that did not come with one of our ID tokens)."""
+    body = "<p>Do you want to log out?</p>\n" + _form(action, "", "Log out")
+    return _page("Log out", body)

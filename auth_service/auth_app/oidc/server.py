@@ -158,7 +158,7 @@ class Provider:
         code_hash = code.row.code_hash
 
         def still_first_use(conn: Connection, session_id: uuid.UUID) -> bool:
-            return grant_store.link_issued_session(conn, code_hash, session_id)
+            return grant_store.link_issued_session(conn, code_hash, session_id, scope)
 
         info = ClientInfo(request.headers.get("User-Agent", ""), request.remote_addr or "")
         tokens = self.sessions.open_for_client(

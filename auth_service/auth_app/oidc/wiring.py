@@ -3,7 +3,7 @@
 from flask import Flask
 from psycopg_pool import ConnectionPool
 
-from auth_app.oidc import client_routes, discovery, routes
+from auth_app.oidc import client_routes, discovery, logout, routes, token_routes
 from auth_app.oidc.clients import Clients
 from auth_app.oidc.server import Provider, build_server
 from auth_app.oidc.signing_keys import SigningKeys
@@ -36,3 +36,5 @@ def init_app(
     app.register_blueprint(client_routes.bp)
     app.register_blueprint(discovery.bp)
     app.register_blueprint(routes.bp)
+    app.register_blueprint(token_routes.bp)
+    app.register_blueprint(logout.bp)
