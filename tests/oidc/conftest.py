@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.helpers import TIMEOUT
+from tests.oidc.flow import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.stack_env import stack_setting
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -50,3 +51,15 @@ def register_client(api, admin_token, discovery):
         return client
 
     return register
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium (Debian's, driven by Playwright); skipped where there is none."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 import shutil
+import time
 from html import unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -34,6 +35,24 @@ def catch_redirect(context, redirect_uri: str) -> list[str]:
 
     context.route(redirect_uri + "*", fulfil)
     return caught
+
+
+def sign_in_in_browser(chromium, url: str, user: dict, redirect_uri: str) -> str:
+    """Open ``url`` in a fresh profile, log in on the provider's page; the URL it redirected to."""
+    context = chromium.new_context()
+    try:
+        caught = catch_redirect(context, redirect_uri)
+        page = context.new_page()
+        page.goto(url)
+        assert page.get_by_label("Username").count() == 1, page.content()
+        log_in(page, user["username"], user["password"])
+        deadline = time.monotonic() + 30
+        while not caught and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert caught, page.content()
+        return caught[0]
+    finally:
+        context.close()
 
 
 def log_in(page, username: str, password: str) -> None:

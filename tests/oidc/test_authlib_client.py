@@ -9,7 +9,6 @@ import secrets
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
@@ -17,38 +16,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.helpers import TIMEOUT, bearer
-from tests.oidc.flow import CHROMIUM, CHROMIUM_ARGS, catch_redirect, log_in, require_browser
+from tests.oidc.flow import sign_in_in_browser
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """One headless Chromium for this module."""
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def _sign_in(chromium, url: str, user: dict) -> str:
-    context = chromium.new_context()
-    try:
-        caught = catch_redirect(context, REDIRECT_URI)
-        page = context.new_page()
-        page.goto(url)
-        assert page.get_by_label("Username").count() == 1, page.content()
-        log_in(page, user["username"], user["password"])
-        deadline = time.monotonic() + 30
-        while not caught and time.monotonic() < deadline:
-            page.wait_for_timeout(100)
-        assert caught, page.content()
-        return caught[0]
-    finally:
-        context.close()
 
 
 def test_authlib_client_signs_in_with_pkce_and_validates_the_id_token(
@@ -66,7 +36,7 @@ def test_authlib_client_signs_in_with_pkce_and_validates_the_id_token(
     url, state = session.create_authorization_url(
         discovery["authorization_endpoint"], code_verifier=verifier, nonce=nonce
     )
-    callback = _sign_in(chromium, url, new_user)
+    callback = sign_in_in_browser(chromium, url, new_user, REDIRECT_URI)
     query = parse_qs(urlsplit(callback).query)
     assert query["state"] == [state] and query["iss"] == [public_url]
     token = session.fetch_token(
