@@ -45,6 +45,7 @@ def test_an_admin_registers_lists_and_deletes_a_confidential_client(api, admin_t
     )
     gone = api.request("DELETE", f"{CLIENTS}/{client['client_id']}", headers=bearer(admin_token))
     assert_error(gone, 404, "not_found")
+    assert api.request("DELETE", f"{CLIENTS}/a%00b", headers=bearer(admin_token)).status_code in (400, 404)
     assert client["client_id"] not in [
         c["client_id"] for c in api.get(CLIENTS, token=admin_token).json()["clients"]
     ]

@@ -66,7 +66,9 @@ def insert_client(
 
 
 def find_client(conn: Connection, client_id: str) -> ClientRow | None:
-    """The client ``client_id``, or None."""
+    """The client ``client_id``, or None (also for text Postgres can't hold: a NUL)."""
+    if "\x00" in client_id:
+        return None
     with conn.cursor(row_factory=class_row(ClientRow)) as cur:
         cur.execute(_SELECT + "WHERE client_id = %s", (client_id,))
         return cur.fetchone()

@@ -234,6 +234,11 @@ def _refresh() -> Response:
     except OAuth2Error as error:
         response: Response = server.handle_error_response(oauth_request, error)
         return response
+    audit.record_alone(
+        _provider().pool,
+        "oidc_token_issued",
+        details={"client_id": client.client_id, "grant_type": "refresh_token"},
+    )
     body: dict[str, Any] = {
         "access_token": tokens["access_token"],
         "token_type": "Bearer",

@@ -158,7 +158,13 @@ class Provider:
         code_hash = code.row.code_hash
 
         def still_first_use(conn: Connection, session_id: uuid.UUID) -> bool:
-            return grant_store.link_issued_session(conn, code_hash, session_id, scope)
+            if not grant_store.link_issued_session(conn, code_hash, session_id, scope):
+                return False
+            audit.record(
+                conn, "oidc_token_issued", actor=user.id, target=user.id, session=session_id,
+                details={"client_id": client.client_id, "grant_type": "authorization_code", "scope": scope},
+            )  # fmt: skip
+            return True
 
         info = ClientInfo(request.headers.get("User-Agent", ""), request.remote_addr or "")
         tokens = self.sessions.open_for_client(
