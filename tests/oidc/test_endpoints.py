@@ -54,7 +54,7 @@ def test_userinfo_answers_by_scope(base_url, public_url, register_client, new_us
     assert info == {"sub": new_user["id"], "email": new_user["email"], "email_verified": False}
     own = api.login(new_user["username"], new_user["password"])  # not a client's session
     assert_error(api.get("/auth/oauth2/userinfo", token=own["access_token"]), 401, "invalid_token")
-    assert_error(api.get("/auth/oauth2/userinfo"), 401, "invalid_token")
+    assert_error(api.get("/auth/oauth2/userinfo"), 401, "missing_token")
 
 
 def test_revocation_ends_the_clients_session_and_only_its_own(

@@ -23,14 +23,14 @@ from auth_app.oidc.server import IssuerServer, Provider, user_info
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token
 from auth_app.revoking import end_session
 from auth_app.store import find_user_by_id
-from authcore.bearer import Authenticator
-from authcore.errors import ApiError, json_response
+from authcore.bearer import Authenticator, require_token
+from authcore.errors import ApiError, InvalidTokenError, json_response
 from authcore.tokens import AccessClaims
 
 bp = Blueprint("oidc_tokens", __name__, url_prefix="/auth/oauth2")
 CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 SECRET_METHODS = ["client_secret_basic", "client_secret_post"]
-NO_STORE = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
+JSON_NO_STORE = [("Content-Type", "application/json"), ("Cache-Control", "no-store"), ("Pragma", "no-cache")]
 
 
 def _server() -> IssuerServer:
@@ -65,23 +65,19 @@ def _session_of(token: str, hint: str | None) -> tuple[ClientSession | None, Acc
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
-def userinfo() -> Response:
+@require_token()
+def userinfo(claims: AccessClaims) -> Response:
     """The signed-in person's claims the client's scope allows; 401 for a token of no client session."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:] if header[:7].lower() == "bearer " else ""
-    session, claims = (
-        _session_of(token, "access_token") if token and not looks_like_refresh_token(token) else (None, None)
-    )
-    if claims is None or session is None or not session.active or session.client_id is None:
-        response = json_response(
-            {"error": "invalid_token", "message": "The access token is invalid, expired or revoked."}, 401
-        )
-        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-        return response
+    session = None
+    if claims.session_id is not None:
+        with _provider().pool.connection() as conn:
+            session = grant_store.client_session(conn, uuid.UUID(claims.session_id))
+    if session is None or not session.active or session.client_id is None:
+        raise InvalidTokenError("This access token belongs to no single sign-on client.")
     with _provider().pool.connection() as conn:
         user = find_user_by_id(conn, session.user_id)
     if user is None:
-        return json_response({"error": "invalid_token", "message": "The access token is invalid."}, 401)
+        raise InvalidTokenError()
     signed_in = SignedInUser(user.id, user.username, user.email, bool(user.email_verified))
     return json_response(dict(user_info(signed_in, session.client_scope or "openid")))
 
@@ -112,7 +108,7 @@ def revoke() -> Response:
         provider = _provider()
         with provider.pool.connection() as conn, conn.transaction():
             end_session(conn, provider.revocations, session.session_id, session.user_id, "oidc_revoked")
-    answer: Response = _server().handle_response(200, {}, NO_STORE)
+    answer: Response = _server().handle_response(200, {}, JSON_NO_STORE)
     return answer
 
 
@@ -140,5 +136,5 @@ def introspect() -> Response:
         }
         if claims is not None:
             body.update(exp=claims.expires_at, iat=int(claims.issued_at), username=claims.username)
-    answer: Response = _server().handle_response(200, body, NO_STORE)
+    answer: Response = _server().handle_response(200, body, JSON_NO_STORE)
     return answer
