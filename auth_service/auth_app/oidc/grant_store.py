@@ -189,3 +189,20 @@ def session_of_refresh_token(conn: Connection, refresh_hash: bytes) -> ClientSes
 def end_browser_sessions_of(conn: Connection, session_id: uuid.UUID) -> None:
     """Forget the provider cookies bound to a session."""
     conn.execute("DELETE FROM oauth2_browser_sessions WHERE session_id = %s", (session_id,))
+
+
+# A used code is kept a day past its expiry, so a late second use still ends what the first opened.
+KEEP_EXPIRED_CODES_SECONDS = 24 * 3600
+
+
+def prune(conn: Connection) -> int:
+    """Delete codes a day past expiry and provider cookies expired or of ended sessions; rows deleted."""
+    codes = conn.execute(
+        "DELETE FROM oauth2_codes WHERE expires_at < now() - make_interval(secs => %s)",
+        (KEEP_EXPIRED_CODES_SECONDS,),
+    ).rowcount
+    cookies = conn.execute(
+        "DELETE FROM oauth2_browser_sessions b WHERE b.expires_at < now()"
+        " OR EXISTS (SELECT 1 FROM sessions s WHERE s.id = b.session_id AND s.ended_at IS NOT NULL)"
+    ).rowcount
+    return codes + cookies
