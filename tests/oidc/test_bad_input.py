@@ -48,6 +48,11 @@ AUTHORIZE_CASES = {
     ],
     "unicode scope": lambda p, c: [(k, "openid ☃" if k == "scope" else v) for k, v in p],
     "empty": lambda p, c: [],
+    # authlib builds its error description from response_type: a non-ASCII one was a 500.
+    "non-ASCII response_type": lambda p, c: [
+        (k, "co\u00f1de\x01" if k == "response_type" else v) for k, v in p
+    ],
+    "non-ASCII state": lambda p, c: [(k, "\u00e9t\u00e9" if k == "state" else v) for k, v in p],
 }
 
 
@@ -83,6 +88,7 @@ TOKEN_CASES = {
     },
     "bad refresh token": {"data": {"grant_type": "refresh_token", "refresh_token": "rt_nope"}},
     "NUL in code": {"data": {"grant_type": "authorization_code", "code": "a\x00b"}},
+    "non-ASCII grant_type": {"data": {"grant_type": "pass\u00e9word"}},
 }
 
 

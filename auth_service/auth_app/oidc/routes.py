@@ -133,9 +133,32 @@ def authorize() -> Response:
     return _with_cookie(_authorize())
 
 
+# Returned untouched to the client, never put into authlib's error texts: any text goes.
+ANY_TEXT = frozenset({"state", "nonce", "password", "username", "code", "mfa_token"})
+
+
+def plain_parameters() -> bool:
+    """Every protocol parameter is printable ASCII (RFC 6749 Appendix A: VSCHAR).
+
+    authlib puts some values (response_type, grant_type) into its error
+    descriptions and refuses to build one with other characters (a
+    ValueError, not an OAuth error): such a request stops here.
+    ``state`` and ``nonce`` are echoed untouched, and the login form's
+    fields are ours, so any text is allowed in them.
+    """
+    return all(
+        all(" " <= ch <= "~" for ch in key + ("" if key in ANY_TEXT else value))
+        for source in (request.args, request.form)
+        for key, values in source.lists()
+        for value in values
+    )
+
+
 def _authorize() -> Response:
     if len(request.query_string) > MAX_QUERY_CHARS:
         return pages.error_page("invalid_request", "the request is too long.")
+    if not plain_parameters():
+        return pages.error_page("invalid_request", "a parameter holds characters it may not.")
     if request.method == "POST" and not _same_origin():
         return pages.error_page("invalid_request", "the form was not sent from this site.", 403)
     server, provider = _server(), _provider()
@@ -208,6 +231,10 @@ def _authorize() -> Response:
 @bp.post("/token")
 def token() -> Response:
     """The token endpoint: a code (with PKCE) or a refresh token for tokens; RFC 6749 JSON errors."""
+    if not plain_parameters():
+        error = InvalidRequestError("A parameter holds characters it may not.")
+        refused: Response = _server().handle_error_response(None, error)
+        return refused
     if request.form.get("grant_type") == "refresh_token":
         return _refresh()
     response: Response = _server().create_token_response()

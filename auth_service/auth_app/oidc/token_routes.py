@@ -19,6 +19,7 @@ from auth_app.oidc import grant_store
 from auth_app.oidc.clients import CONFIDENTIAL
 from auth_app.oidc.grant_store import ClientSession
 from auth_app.oidc.models import Client, SignedInUser
+from auth_app.oidc.routes import plain_parameters
 from auth_app.oidc.server import IssuerServer, Provider, user_info
 from auth_app.refresh_tokens import hash_refresh_token, looks_like_refresh_token
 from auth_app.revoking import end_session
@@ -83,6 +84,8 @@ def userinfo(claims: AccessClaims) -> Response:
 
 
 def _authenticated_client(methods: list[str]) -> Client:
+    if not plain_parameters():
+        raise InvalidRequestError("A parameter holds characters it may not.")
     server = _server()
     client: Client = server.authenticate_client(server.create_oauth2_request(request), methods, "revocation")
     return client
