@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.helpers import TIMEOUT, bearer
-from tests.oidc.flow import sign_in_in_browser
+from tests.oidc.flow import catch_redirect, log_in, sign_in_in_browser
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
@@ -58,3 +58,32 @@ def test_authlib_client_signs_in_with_pkce_and_validates_the_id_token(
     sessions = api.get("/auth/sessions", token=token["access_token"]).json()["sessions"]
     assert len(sessions) == 2  # the provider's browser session and the client's
     assert bearer(token["access_token"])
+
+
+def test_consent_in_chromium_allow_reaches_the_client_under_the_pages_csp(
+    chromium, new_user, register_client, discovery, public_url
+):
+    """Chromium applies form-action to the redirect after Allow: the CSP must name the client's origin."""
+    client = register_client(first_party=False, redirect_uris=[REDIRECT_URI])
+    session = OAuth2Session(
+        client["client_id"], client["client_secret"], scope="openid", redirect_uri=REDIRECT_URI,
+        code_challenge_method="S256",
+    )  # fmt: skip
+    url, state = session.create_authorization_url(
+        discovery["authorization_endpoint"], code_verifier=generate_token(48)
+    )
+    context = chromium.new_context()
+    try:
+        caught = catch_redirect(context, REDIRECT_URI)
+        page = context.new_page()
+        page.goto(url)
+        log_in(page, new_user["username"], new_user["password"])
+        page.get_by_role("button", name="Allow").click()
+        deadline = time.monotonic() + 30
+        while not caught and time.monotonic() < deadline:
+            page.wait_for_timeout(100)
+        assert caught, page.content()
+    finally:
+        context.close()
+    query = parse_qs(urlsplit(caught[0]).query)
+    assert query["state"] == [state] and query["iss"] == [public_url] and query["code"]
