@@ -49,7 +49,7 @@ $(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/require
 venv: $(STAMP) ## create .venv with the pinned requirements
 
 .PHONY: env
-env: venv ## write .env with fresh secrets for `docker compose up` and `make run` (never overwrites; adds what an older one lacks)
+env: venv ## write .env with fresh secrets for `docker compose up` and `make run`, and keys/oidc-signing.jwks.json for docker-compose.oidc.yml (never overwrites; adds what an older one lacks)
 	@$(PY) -m runner env
 
 .PHONY: run

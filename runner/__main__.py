@@ -30,7 +30,7 @@ import time
 
 import requests
 
-from runner import datastores, supervisor
+from runner import datastores, oidc_keys, supervisor
 from runner.datastores import StackError, wait_for_postgres, wait_for_redis
 from runner.demote import as_user
 from runner.processes import descendants
@@ -311,6 +311,7 @@ def main(argv: list[str]) -> int:
     try:
         if command == "env" and not args:
             merged_environment(create_env_file=True)
+            oidc_keys.write_compose_keys()
             return 0
         if command in ("run", "up"):
             stack = load_stack_settings(create_env_file=True, new_ports=True)

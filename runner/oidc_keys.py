@@ -13,9 +13,11 @@ from auth_app.oidc import signing_keys as oidc_keys
 from authcore import keys as key_sets
 from authcore.settings import SettingsError
 from runner import datastores
-from runner.settings import StackSettings
+from runner.settings import ROOT, StackSettings
 
 FILE_NAME = "oidc-signing.jwks.json"
+# The compose stack's set (docker-compose.oidc.yml mounts it), written by `make env`.
+COMPOSE_FILE = ROOT / "keys" / FILE_NAME
 
 
 def private_file(stack: StackSettings) -> Path:
@@ -43,3 +45,16 @@ def prepare(stack: StackSettings) -> None:
 def service_environment(stack: StackSettings, service: str) -> dict[str, str]:
     """``OIDC_SIGNING_KEYS_FILE`` for auth_service; blank for every other part."""
     return {oidc_keys.SETTING: str(private_file(stack)) if service == "auth_service" else ""}
+
+
+def write_compose_keys(path: Path = COMPOSE_FILE) -> bool:
+    """Generate the compose stack's ID-token keys into ``keys/`` if missing (mode 0600); True if written.
+
+    The container's user (10001) must be able to read it: docker-compose.oidc.yml says how.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key_sets.write_json_file(path, oidc_keys.generate_key_set(), 0o600)
+    print(f"generated the ID-token keys (RS256, EdDSA, ES256) into {path} for docker-compose.oidc.yml")
+    return True

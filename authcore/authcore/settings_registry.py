@@ -148,7 +148,8 @@ REGISTRY = _declare(
         "ask for them); per algorithm the first key signs, the others are published only. Unset: no OpenID "
         "Connect provider (its paths answer 404). Never given to api_service",
         (AUTH,),
-        shown_default=f"{NONE} (local stack: generated into `STATE_DIR/keys/`)",
+        shown_default=f"{NONE} (local stack: generated into `STATE_DIR/keys/`; compose: `make env` writes "
+        "`keys/oidc-signing.jwks.json` for `docker-compose.oidc.yml`)",
     ),
     Setting(
         "MFA_KEY",
