@@ -52,7 +52,7 @@ $(STAMP): requirements-dev.txt auth_service/requirements.txt api_service/require
 venv: $(STAMP) ## create .venv with the pinned requirements
 
 .PHONY: env
-env: venv ## write .env with fresh secrets for `docker compose up` and `make run` (never overwrites; adds what an older one lacks)
+env: venv ## write .env with fresh secrets for `docker compose up` and `make run`, and keys/oidc-signing.jwks.json for docker-compose.oidc.yml (never overwrites; adds what an older one lacks)
 	@$(PY) -m runner env
 
 .PHONY: run
@@ -92,6 +92,12 @@ admin: ## create the first admin of the running stack: make admin USER=<name> EM
 	@if [ "$(origin USER)" != "command line" ] || [ -z "$(EMAIL)" ]; then \
 		echo "usage: make admin USER=<name> EMAIL=<email>" >&2; exit 2; fi
 	@$(PY) -m runner admin "$(USER)" "$(EMAIL)"
+
+.PHONY: oidc-client
+oidc-client: ## register a single sign-on client: make oidc-client NAME=<name> REDIRECT_URI=<uri> [PUBLIC=1] [FIRST_PARTY=1]; prints its secret once
+	@if [ -z "$(NAME)" ] || [ -z "$(REDIRECT_URI)" ]; then \
+		echo "usage: make oidc-client NAME=<name> REDIRECT_URI=<uri> [PUBLIC=1] [FIRST_PARTY=1]" >&2; exit 2; fi
+	@$(PY) -m runner oidc-client "$(NAME)" "$(REDIRECT_URI)" $(if $(PUBLIC),--public) $(if $(FIRST_PARTY),--first-party)
 
 .PHONY: mail
 mail: ## print the latest mail the local mail sink received (TO=<address> filters, FORMAT=json)

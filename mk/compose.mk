@@ -24,6 +24,7 @@ compose-lint: venv ## validate docker-compose.yml without a daemon, hadolint the
 		REDIS_API_PASSWORD=lint-placeholder MFA_KEY=lint-placeholder && \
 	docker-compose --env-file "$$empty" -f docker-compose.yml --profile test config -q && \
 	docker-compose --env-file "$$empty" -f docker-compose.yml -f docker-compose.eddsa.yml config -q && \
+	docker-compose --env-file "$$empty" -f docker-compose.yml -f docker-compose.oidc.yml config -q && \
 	for secret in JWT_SECRET POSTGRES_PASSWORD POSTGRES_MIGRATION_PASSWORD REDIS_AUTH_PASSWORD REDIS_API_PASSWORD MFA_KEY; do \
 		if env -u $$secret docker-compose --env-file "$$empty" -f docker-compose.yml config -q 2>/dev/null; then \
 			echo "docker-compose.yml: a missing $$secret must fail, and did not" >&2; exit 1; \

@@ -7,7 +7,7 @@
 # newest kubernetes-validate bundles, and an older one still in support.
 K8S_VERSIONS := 1.33.0 1.37.0
 DEPLOY_STAMP := $(VENV)/.deploy-tools
-COMPOSE_FILES := docker-compose.yml docker-compose.eddsa.yml deploy/swarm/stack.yml deploy/swarm/eddsa.yml
+COMPOSE_FILES := docker-compose.yml docker-compose.eddsa.yml docker-compose.oidc.yml deploy/swarm/stack.yml deploy/swarm/eddsa.yml
 
 $(DEPLOY_STAMP): requirements-deploy.txt $(STAMP)
 	$(VENV)/bin/pip install -q -r requirements-deploy.txt

@@ -10,6 +10,7 @@ stop|start S     stop or start one of: postgres redis mailsink auth_service api_
                  nginx_exporter
 mail [--to A] [--format json] [--last N]   the latest mail the mail sink received
 migrate          apply pending migrations to the running stack's database
+oidc-client NAME REDIRECT_URI [--public] [--first-party]   register a single sign-on client
 audit-verify     check the audit trail's hash chain (exit 1 at the first broken link)
 superuser-psql SQL      run SQL as the Postgres superuser (the tests' tampering)
 redis-cli ARGS   redis-cli as Redis's full-rights default user
@@ -29,7 +30,7 @@ import time
 
 import requests
 
-from runner import datastores, supervisor
+from runner import datastores, oidc_keys, supervisor
 from runner.datastores import StackError, wait_for_postgres, wait_for_redis
 from runner.demote import as_user
 from runner.processes import descendants
@@ -310,6 +311,7 @@ def main(argv: list[str]) -> int:
     try:
         if command == "env" and not args:
             merged_environment(create_env_file=True)
+            oidc_keys.write_compose_keys()
             return 0
         if command in ("run", "up"):
             stack = load_stack_settings(create_env_file=True, new_ports=True)
@@ -347,6 +349,8 @@ def main(argv: list[str]) -> int:
             return 0
         if command == "admin" and len(args) == 2:
             return auth_command(stack, "admin", *args, check=False)
+        if command == "oidc-client" and len(args) >= 2:
+            return auth_command(stack, "oidc.register", *args, check=False)
         if command == "audit-verify":
             return auth_command(stack, "audit.verify", check=False)
         if command == "superuser-psql" and len(args) == 1:

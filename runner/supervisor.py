@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from runner import datastores, signing_keys
+from runner import datastores, oidc_keys, signing_keys
 from runner.nginx_config import write_nginx_config
 from runner.settings import REDIS_API_USER, ROOT, StackSettings, redis_url
 
@@ -70,6 +70,7 @@ def service_overrides(stack: StackSettings, service: str) -> dict[str, str]:
         environment[name] = environment[name + "_FILE"] = ""
     # Under EdDSA/ES256 api_service gets the public keys only (runner/signing_keys.py).
     environment.update(signing_keys.service_environment(stack, service))
+    environment.update(oidc_keys.service_environment(stack, service))
     if service == "api_service":
         environment["REDIS_URL"] = redis_url(stack.ports, REDIS_API_USER)
     return environment
@@ -89,6 +90,7 @@ def write_config(stack: StackSettings) -> Path:
     datastores.make_code_reachable(app_user)
     datastores.socket_dir(stack)
     signing_keys.prepare(stack)
+    oidc_keys.prepare(stack)
     nginx_conf = write_nginx_config(stack)
     gunicorn = str(VENV_BIN / "gunicorn")
     sections = [

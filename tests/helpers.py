@@ -191,3 +191,8 @@ def posts_at_once(
         if any(answer.status_code == 429 for answer in answers):
             break
     return answers
+
+
+def access_token_jwks(document: dict) -> list[dict]:
+    """The access-token keys of a published JWK Set: without single sign-on's ID-token keys ("id-" kids)."""
+    return [jwk for jwk in document["keys"] if not jwk["kid"].startswith("id-")]

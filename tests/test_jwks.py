@@ -1,20 +1,24 @@
 """``GET /.well-known/jwks.json`` through nginx (docs/API.md "Published keys").
 
 The suite's own stack signs with HS256, whose secret is never published: its
-set is empty. The EdDSA stack's set, and verifiers using it, are in tests/keys.
+set holds only single sign-on's ID-token keys (none where the provider is off).
+The EdDSA stack's set, and verifiers using it, are in tests/keys.
 """
 
 import pytest
 
-from tests.helpers import assert_error
+from tests.helpers import access_token_jwks, assert_error
 
 PATH = "/.well-known/jwks.json"
 
 
-def test_the_set_is_public_cacheable_and_empty_under_hs256(api):
+def test_the_set_is_public_cacheable_and_has_no_access_token_key_under_hs256(api):
     response = api.get(PATH)
     assert response.status_code == 200
-    assert response.json() == {"keys": []}
+    assert access_token_jwks(response.json()) == []
+    for jwk in response.json()["keys"]:  # ID-token keys: public halves only
+        assert jwk["alg"] in ("RS256", "EdDSA", "ES256") and jwk["use"] == "sig"
+        assert not {"d", "p", "q", "dp", "dq", "qi", "k"} & set(jwk)
     assert response.headers["Content-Type"].startswith("application/json")
     cache_control = [part.strip() for part in response.headers["Cache-Control"].split(",")]
     assert "public" in cache_control and any(part.startswith("max-age=") for part in cache_control)
@@ -31,7 +35,7 @@ def test_a_matching_if_none_match_gets_304_and_another_one_the_set(api):
     for other in ('"not-it"', "garbage without quotes", "W/" + etag + ', "x"' * 50):
         response = api.get(PATH, headers={"If-None-Match": other})
         assert response.status_code in (200, 304), other
-        assert response.status_code == 304 or response.json() == {"keys": []}
+        assert response.status_code == 304 or access_token_jwks(response.json()) == []
     head = api.request("HEAD", PATH)
     assert head.status_code == 200 and head.headers["ETag"] == etag
 

@@ -21,6 +21,7 @@ from auth_app.factors.service import build_second_factors
 from auth_app.housekeeping import start_housekeeping
 from auth_app.mail.limits import MailRequestLimits
 from auth_app.mail.outbox import start_outbox_sender
+from auth_app.oidc import wiring as oidc
 from auth_app.password_reset import PasswordReset
 from auth_app.revocation_rebuild import start_rebuild_watcher
 from auth_app.routes import bp as routes_bp
@@ -87,7 +88,9 @@ def create_app(settings: Settings | None = None, pool_size: int = 8, background:
     app.register_blueprint(docs_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(mail_bp)
-    key_set.init_app(app, settings.tokens)
+    oidc_keys = settings.oidc_signing_keys
+    key_set.init_app(app, settings.tokens, [oidc_keys.public_jwks] if oidc_keys else [])
+    oidc.init_app(app, oidc_keys, settings.mail.public_url, pool, revocations, sessions, settings.tokens)
     app.register_blueprint(factors_bp)
     app.register_blueprint(passkeys_bp)
     app.register_blueprint(access_tokens_bp)

@@ -1,5 +1,5 @@
 """Keeping the tables small: dead refresh tokens, second steps and long-expired personal access tokens,
-old sessions and audit events, long-unused devices.
+old sessions and audit events, long-unused devices, single sign-on's old codes and dead cookies.
 
 A daemon thread in each worker runs ``store.prune`` every few minutes;
 running it in two workers at once is harmless (the deletes are idempotent).
@@ -16,6 +16,7 @@ from auth_app.audit import store as audit_store
 from auth_app.factors import passkey_store
 from auth_app.factors import store as factor_store
 from auth_app.mail import store as mail_store
+from auth_app.oidc import grant_store as oidc_store
 from auth_app.sessions import DEFAULT_MAX_LIFETIME
 from authcore.pats import EXPIRED_GRACE_SECONDS
 
@@ -48,6 +49,8 @@ def prune_once(
         steps = factor_store.prune_login_steps(conn) + passkey_store.prune_challenges(conn)
         access_tokens = access_token_store.prune(conn, EXPIRED_GRACE_SECONDS)
         devices = mail_store.forget_unused_devices(conn, FORGET_DEVICES_AFTER_DAYS)
+        # Single sign-on's old codes and dead provider cookies (a small count, not reported).
+        oidc_store.prune(conn)
         return tokens, sessions, events, steps, access_tokens, devices
 
 

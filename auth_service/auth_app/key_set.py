@@ -1,9 +1,9 @@
 """``GET /.well-known/jwks.json``: the stack's published public keys (RFC 7517 JWK Set).
 
 The document is the union of *sources*, each a named list of public JWKs.
-Today there is one: the access-token keys (empty under HS256, whose secret
-is never published). Another kind of key (ID-token keys of single sign-on,
-say) joins by adding a source; verifiers pick a key by ``kid``, so kids must
+Two today: the access-token keys (empty under HS256, whose secret is never
+published) and the ID-token keys of single sign-on (auth_app/oidc). A kind
+of key joins by adding a source; verifiers pick a key by ``kid``, so kids must
 be unique across sources, which is checked when the document is built.
 
 The document only changes when the service restarts with other keys, so it
@@ -54,9 +54,15 @@ def build_document(sources: Iterable[Callable[[], list[dict[str, Any]]]]) -> Key
     return KeySetDocument(body, hashlib.sha256(body).hexdigest()[:32])
 
 
-def init_app(app: Flask, tokens: TokenSettings) -> None:
-    """Build the document from the app's key sources and serve it at ``PATH``."""
-    app.extensions["key_set"] = build_document([lambda: access_token_keys(tokens)])
+KeySource = Callable[[], list[dict[str, Any]]]
+
+
+def init_app(app: Flask, tokens: TokenSettings, more_sources: Iterable[KeySource] = ()) -> None:
+    """Build the document from the app's key sources and serve it at ``PATH``.
+
+    ``more_sources`` add other kinds of keys (the ID-token keys of single sign-on).
+    """
+    app.extensions["key_set"] = build_document([lambda: access_token_keys(tokens), *more_sources])
     app.register_blueprint(bp)
 
 

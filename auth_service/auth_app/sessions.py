@@ -52,6 +52,10 @@ class CredentialsChanged(InvalidCredentials):
         self.current = current
 
 
+class _OpenNothing(Exception):
+    """Raised inside a transaction to roll back a session being opened."""
+
+
 class Sessions:
     """Session operations of one auth_service worker."""
 
@@ -108,6 +112,46 @@ class Sessions:
             )
             audit.login_succeeded(conn, user.id, session_id)
             issued_ms = store.token_issue_time_ms(conn, user.id)
+        return self._token_response(user, session_id, refresh_token, issued_ms, amr, refresh_ttl)
+
+    def open_for_client(
+        self,
+        user_id: uuid.UUID,
+        client: ClientInfo,
+        amr: tuple[str, ...],
+        client_id: str,
+        in_transaction: Callable[[Connection, uuid.UUID], bool],
+    ) -> dict[str, Any] | None:
+        """Open a single sign-on client's session for a user who signed in on our page; its token response.
+
+        Like ``open`` without a password: the user's row is locked first and a
+        disabled user gets nothing. ``in_transaction`` runs next, with the new
+        session's id; when it returns False nothing is opened and None is returned.
+        """
+        session_id = uuid.uuid4()
+        refresh_token, refresh_hash = new_refresh_token()
+        refresh_ttl = min(self._tokens.refresh_ttl, self._max_lifetime)
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                user = store.lock_user_for_issuing(conn, user_id)
+                if user is None or user.disabled_at is not None:
+                    return None
+                store.insert_session(
+                    conn,
+                    session_id,
+                    user.id,
+                    refresh_hash,
+                    refresh_ttl,
+                    client.short_user_agent,
+                    client.ip,
+                    amr,
+                )
+                store.set_session_client(conn, session_id, client_id)
+                if not in_transaction(conn, session_id):
+                    raise _OpenNothing()  # leaving the block rolls the session back
+                issued_ms = store.token_issue_time_ms(conn, user.id)
+        except _OpenNothing:
+            return None
         return self._token_response(user, session_id, refresh_token, issued_ms, amr, refresh_ttl)
 
     def refresh(self, presented: str, client: ClientInfo) -> dict[str, Any]:

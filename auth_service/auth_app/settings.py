@@ -9,6 +9,7 @@ from psycopg.conninfo import make_conninfo
 from auth_app.factors.passkeys import RelyingParty, read_relying_party
 from auth_app.factors.secret_box import read_mfa_keys
 from auth_app.mail.settings import MailSettings, load_mail_settings
+from auth_app.oidc.signing_keys import SigningKeys, load_signing_keys
 from auth_app.validation import ROLE
 from authcore.settings import SettingsError, TokenSettings, read, read_str, read_token_settings
 
@@ -34,6 +35,8 @@ class Settings:
     mfa_required_roles: frozenset[str] = frozenset()
     # Passkeys' relying party (WEBAUTHN_RP_ID, PUBLIC_URL); None: passkeys are off.
     webauthn: RelyingParty | None = None
+    # The OpenID Connect provider's ID-token keys; None: no provider.
+    oidc_signing_keys: SigningKeys | None = field(default=None, repr=False)
 
 
 def database_conninfo(
@@ -78,7 +81,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         mfa_keys=read_mfa_keys(env),
         mfa_required_roles=read_role_list(env, "MFA_REQUIRED_ROLES"),
         webauthn=read_relying_party(env, mail.public_url),
+        oidc_signing_keys=read_oidc_signing_keys(env),
     )
+
+
+def read_oidc_signing_keys(env: Mapping[str, str]) -> SigningKeys | None:
+    """The ID-token keys of ``OIDC_SIGNING_KEYS_FILE``, or None when it is unset."""
+    path = read(env, "OIDC_SIGNING_KEYS_FILE")
+    return load_signing_keys(path) if path else None
 
 
 def read_role_list(env: Mapping[str, str], name: str) -> frozenset[str]:

@@ -90,6 +90,11 @@ def insert_session(
     )
 
 
+def set_session_client(conn: Connection, session_id: uuid.UUID, client_id: str) -> None:
+    """Mark a session being opened as a single sign-on client's."""
+    conn.execute("UPDATE sessions SET client_id = %s WHERE id = %s", (client_id, session_id))
+
+
 def end_session(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID, reason: str) -> bool:
     """Mark one active session of ``user_id`` ended; False if there was none."""
     cur = conn.execute(

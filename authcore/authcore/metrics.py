@@ -180,7 +180,12 @@ PASSWORD_SLOT_WAIT_SECONDS = _metric(
 PASSWORD_SLOT_REFUSALS = _metric(
     Counter, "password_slot_refusals", "Password checks refused (429): no slot within the deadline."
 )
-TOKENS_ISSUED = _metric(Counter, "tokens_issued", "Tokens issued, by kind (access, refresh).", ("kind",))
+TOKENS_ISSUED = _metric(
+    Counter,
+    "tokens_issued",
+    "Tokens issued, by kind (access, refresh, oidc: a single sign-on code exchange).",
+    ("kind",),
+)
 REFRESHES = _metric(
     Counter, "refreshes", "Refresh-token uses, by result (rotated, reuse_detected, invalid).", ("result",)
 )

@@ -142,6 +142,16 @@ REGISTRY = _declare(
         shown_default=f"{NONE} (local stack: derived from the private set at each start)",
     ),
     Setting(
+        "OIDC_SIGNING_KEYS_FILE",
+        TEXT,
+        "single sign-on: the private JWK Set of the ID-token keys (RS256, plus EdDSA and ES256 for clients that "
+        "ask for them); per algorithm the first key signs, the others are published only. Unset: no OpenID "
+        "Connect provider (its paths answer 404). Never given to api_service",
+        (AUTH,),
+        shown_default=f"{NONE} (local stack: generated into `STATE_DIR/keys/`; compose: `make env` writes "
+        "`keys/oidc-signing.jwks.json` for `docker-compose.oidc.yml`)",
+    ),
+    Setting(
         "MFA_KEY",
         SECRET,
         "AES-256-GCM key sealing each TOTP secret at rest: 32 random bytes in base64 (`openssl rand -base64 32`; "

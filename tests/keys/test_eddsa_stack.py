@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from tests.helpers import GATEWAY_PATH, assert_error
+from tests.helpers import GATEWAY_PATH, access_token_jwks, assert_error
 
 JWKS_PATH = "/.well-known/jwks.json"
 
@@ -43,7 +43,7 @@ def test_the_set_lists_the_signing_key_and_tokens_name_it(eddsa_api, eddsa_user)
     response = eddsa_api.get(JWKS_PATH)
     assert response.status_code == 200, response.text
     assert "public" in response.headers["Cache-Control"] and response.headers["ETag"]
-    (key,) = response.json()["keys"]
+    (key,) = access_token_jwks(response.json())
     assert set(key) == {"kty", "crv", "x", "kid", "use", "alg"}
     assert (key["kty"], key["crv"], key["use"], key["alg"]) == ("OKP", "Ed25519", "sig", "EdDSA")
     assert len(unb64(key["x"])) == 32
@@ -89,7 +89,7 @@ def test_key_confusion_probes_are_refused_through_nginx(eddsa_api, eddsa_user):
     genuine = eddsa_user["access_token"]
     h, p, s = genuine.split(".")
     header = json.loads(unb64(h))
-    jwk = eddsa_api.get(JWKS_PATH).json()["keys"][0]
+    jwk = access_token_jwks(eddsa_api.get(JWKS_PATH).json())[0]
     payload = json.loads(unb64(p)) | {"roles": ["admin"]}
     forged = []
     # HS256 keyed with the published public key (the JWK's JSON, its raw x, its PEM).

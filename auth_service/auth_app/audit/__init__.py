@@ -37,6 +37,10 @@ END_REASON_LABELS = {
     "user_disabled": "disable",
     "mfa_enabled": "mfa_enabled",
     "mfa_reset": "mfa_reset",
+    "client_deleted": "client_deleted",
+    "oidc_code_reused": "oidc_code_reused",
+    "oidc_logout": "oidc_logout",
+    "oidc_revoked": "oidc_revoked",
 }
 
 
