@@ -25,6 +25,13 @@ def require_browser() -> None:
     pytest.importorskip("playwright.sync_api")
 
 
+def expect_accessible(page, state: str) -> None:
+    """axe-core finds no WCAG 2.1 A/AA violation on the provider's page (the page tests' check)."""
+    from tests.browser.pages import expect_accessible as check  # Playwright only where a browser is
+
+    check(page, state)
+
+
 def catch_redirect(context, redirect_uri: str) -> list[str]:
     """Answer requests to the client's redirect URI with a blank page and collect their URLs."""
     caught: list[str] = []
@@ -45,6 +52,7 @@ def sign_in_in_browser(chromium, url: str, user: dict, redirect_uri: str) -> str
         page = context.new_page()
         page.goto(url)
         assert page.get_by_label("Username").count() == 1, page.content()
+        expect_accessible(page, "single sign-on: the login page")
         log_in(page, user["username"], user["password"])
         deadline = time.monotonic() + 30
         while not caught and time.monotonic() < deadline:

@@ -16,7 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from tests.helpers import TIMEOUT, bearer
-from tests.oidc.flow import catch_redirect, log_in, sign_in_in_browser
+from tests.oidc.flow import catch_redirect, expect_accessible, log_in, sign_in_in_browser
 
 REDIRECT_URI = "http://127.0.0.1:9/callback"
 
@@ -78,6 +78,8 @@ def test_consent_in_chromium_allow_reaches_the_client_under_the_pages_csp(
         page = context.new_page()
         page.goto(url)
         log_in(page, new_user["username"], new_user["password"])
+        page.get_by_role("button", name="Allow").wait_for()
+        expect_accessible(page, "single sign-on: the consent page")
         page.get_by_role("button", name="Allow").click()
         deadline = time.monotonic() + 30
         while not caught and time.monotonic() < deadline:
