@@ -49,7 +49,8 @@ ensure_packages() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-COMPOSE_PROJECT=$PROJECT COMPOSE_ENV_FILE=$workdir/compose.env COMPOSE_FILE_PATH=$repo/docker-compose.yml
+# With the single sign-on overlay: the provider runs, and tests/oidc with it.
+COMPOSE_PROJECT=$PROJECT COMPOSE_ENV_FILE=$workdir/compose.env COMPOSE_FILE_PATH=$repo/docker-compose.yml:$repo/docker-compose.oidc.yml
 # shellcheck source=tests/compose/compose.sh
 . "$here/compose.sh"
 
@@ -172,6 +173,10 @@ GATEWAY_ROLE=app-user
 HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 PROMETHEUS_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 umask 077
+# The provider's ID-token keys, as `make env` writes them, readable by the image's user only.
+mkdir -p "$workdir/keys"
+(cd "$repo" && .venv/bin/python -c 'import sys; from pathlib import Path; from runner.oidc_keys import write_compose_keys; write_compose_keys(Path(sys.argv[1]))' "$workdir/keys/oidc-signing.jwks.json")
+chown 10001:10001 "$workdir/keys/oidc-signing.jwks.json" && chmod 0400 "$workdir/keys/oidc-signing.jwks.json"
 cat >"$workdir/compose.env" <<EOF
 JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 POSTGRES_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
@@ -186,6 +191,7 @@ AUTH_RATE_LIMIT=200r/s
 LOGIN_MAX_FAILURES=5
 NOTIFY_NEW_DEVICE=1
 PUBLIC_URL=http://localhost:$HTTP_PORT
+OIDC_SIGNING_KEYS_FILE=$workdir/keys/oidc-signing.jwks.json
 IMAGE_TAG=e2e
 APP_ROLE=$GATEWAY_ROLE
 EOF
@@ -225,7 +231,7 @@ host_pytest() { # test paths
     [ -x "$repo/.venv/bin/python" ] || { log "no .venv: run \`make venv\` first"; return 1; }
     (
         cd "$repo"
-        export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env \
+        export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env COMPOSE_TEST_FILES=$COMPOSE_FILE_PATH \
             STACK_CONTROL="bash $here/stack-control.sh" STACK_SCALES=1 ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1 APP_ROLE=$GATEWAY_ROLE \
             PUBLIC_URL=http://localhost:$HTTP_PORT
         BASE_URL=$(base_url)
@@ -233,7 +239,8 @@ host_pytest() { # test paths
     )
 }
 run_faults() { host_pytest tests/faults tests/privilege tests/scaling; }
-run_browser() { host_pytest tests/browser; }
+# The relying parties drive the provider's login page in Chromium: from the host too.
+run_browser() { host_pytest tests/browser tests/oidc/test_authlib_client.py tests/oidc/test_openid_client.py; }
 step "admin command" make_admin || true
 step "integration tests" run_suite || true
 step "fault, privilege, scaling tests (host)" run_faults || true

@@ -26,7 +26,8 @@ repo=$(cd "$here/../.." && pwd)
 project=${COMPOSE_TEST_PROJECT:?COMPOSE_TEST_PROJECT is not set}
 env_file=${COMPOSE_TEST_ENV_FILE:?COMPOSE_TEST_ENV_FILE is not set}
 
-COMPOSE_PROJECT=$project COMPOSE_ENV_FILE=$env_file COMPOSE_FILE_PATH=$repo/docker-compose.yml
+# The compose files of the run (e2e.sh exports them; several separated by ":").
+COMPOSE_PROJECT=$project COMPOSE_ENV_FILE=$env_file COMPOSE_FILE_PATH=${COMPOSE_TEST_FILES:-$repo/docker-compose.yml}
 # shellcheck source=tests/compose/compose.sh
 . "$here/compose.sh"
 
