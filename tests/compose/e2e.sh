@@ -231,7 +231,7 @@ host_pytest() { # test paths
     [ -x "$repo/.venv/bin/python" ] || { log "no .venv: run \`make venv\` first"; return 1; }
     (
         cd "$repo"
-        export BASE_URL COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env COMPOSE_TEST_FILES=$COMPOSE_FILE_PATH \
+        export BASE_URL JWT_ALG COMPOSE_TEST_PROJECT=$PROJECT COMPOSE_TEST_ENV_FILE=$workdir/compose.env COMPOSE_TEST_FILES=$COMPOSE_FILE_PATH \
             STACK_CONTROL="bash $here/stack-control.sh" STACK_SCALES=1 ADMIN_USERNAME ADMIN_PASSWORD LOGIN_MAX_FAILURES=5 AUTHSTACK_STACK_RUN=1 APP_ROLE=$GATEWAY_ROLE \
             PUBLIC_URL=http://localhost:$HTTP_PORT
         BASE_URL=$(base_url)
@@ -239,6 +239,22 @@ host_pytest() { # test paths
     )
 }
 run_faults() { host_pytest tests/faults tests/privilege tests/scaling; }
+# Last: the two services again with docker-compose.eddsa.yml on top (JWT_ALG
+# EdDSA, api_service given the public keys only), and the tests that say
+# what that changes: the published set, what api_service holds, the flows.
+eddsa_check() {
+    local keys=$workdir/keys
+    (cd "$repo" && .venv/bin/python -m authcore.keys generate EdDSA >"$keys/jwt-private.jwks.json" &&
+        .venv/bin/python -m authcore.keys public "$keys/jwt-private.jwks.json" >"$keys/jwt-public.jwks.json") || return 1
+    chown 10001:10001 "$keys/jwt-private.jwks.json" && chmod 0400 "$keys/jwt-private.jwks.json"
+    chmod 0444 "$keys/jwt-public.jwks.json"
+    printf 'JWT_PRIVATE_KEYS_FILE=%s\nJWT_PUBLIC_KEYS_FILE=%s\n' "$keys/jwt-private.jwks.json" "$keys/jwt-public.jwks.json" \
+        >>"$workdir/compose.env"
+    COMPOSE_FILE_PATH=$COMPOSE_FILE_PATH:$repo/docker-compose.eddsa.yml
+    compose up -d --no-deps auth_service api_service >/dev/null 2>&1 && wait_healthy 180 || return 1
+    JWT_ALG=EdDSA host_pytest tests/test_jwks.py tests/privilege/test_signing_keys.py tests/test_login_logout.py \
+        tests/test_refresh.py tests/test_gateway.py tests/test_api.py -q
+}
 # The relying parties drive the provider's login page in Chromium: from the host too.
 run_browser() { host_pytest tests/browser tests/oidc/test_authlib_client.py tests/oidc/test_openid_client.py; }
 step "admin command" make_admin || true
@@ -246,4 +262,5 @@ step "integration tests" run_suite || true
 step "fault, privilege, scaling tests (host)" run_faults || true
 step "browser tests (host)" run_browser || true
 step "observability profile" observability_check || true
+step "EdDSA: auth_service and api_service with a key pair (host)" eddsa_check || true
 log "total so far: $(($(now) - start_all))s"
