@@ -47,3 +47,22 @@ def admin_credentials() -> dict:
 def admin_token(api, admin_credentials) -> str:
     """A fresh access token of the admin."""
     return api.login(admin_credentials["username"], admin_credentials["password"])["access_token"]
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    """One headless Chromium (Debian's, driven by Playwright) for every browser test of the run.
+
+    One per pytest process: a second ``sync_playwright()`` while the first
+    runs fails ("Sync API inside the asyncio loop"), so the page's tests
+    (tests/browser) and the relying parties' (tests/oidc) share this one.
+    Imported here, not at the top: the compose suite image has no Playwright.
+    """
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser_binary import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -17,20 +17,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.browser.pages import expect_accessible
+from tests.browser_binary import CHROMIUM
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".state" / "screenshots"
 VIEWPORT = {"width": 1100, "height": 900}
 
@@ -56,14 +47,12 @@ def origin(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Browser:
-    """One headless Chromium for the whole run."""
+def browser(request) -> Browser:
+    """The run's one headless Chromium (tests/conftest.py); fails if Debian's chromium is missing."""
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         pytest.fail(f"{CHROMIUM} is missing: `make deps` installs Debian's chromium")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    chromium: Browser = request.getfixturevalue("chromium_browser")
+    return chromium
 
 
 class Device:

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.helpers import TIMEOUT
-from tests.oidc.flow import CHROMIUM, CHROMIUM_ARGS, require_browser
+from tests.oidc.flow import require_browser
 from tests.stack_env import stack_setting
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -54,12 +54,7 @@ def register_client(api, admin_token, discovery):
 
 
 @pytest.fixture(scope="session")
-def chromium():
-    """One headless Chromium (Debian's, driven by Playwright); skipped where there is none."""
+def chromium(request):
+    """The run's one headless Chromium (tests/conftest.py); skipped where there is none."""
     require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    return request.getfixturevalue("chromium_browser")

@@ -2,7 +2,6 @@
 
 import base64
 import hashlib
-import os
 import re
 import secrets
 import shutil
@@ -14,8 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run", "--disable-sync"]
+from tests.browser_binary import CHROMIUM
 
 
 def require_browser() -> None:
