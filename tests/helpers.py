@@ -3,6 +3,7 @@
 import http.client
 import json
 import os
+import re
 import secrets
 import socket
 import time
@@ -196,3 +197,13 @@ def posts_at_once(
 def access_token_jwks(document: dict) -> list[dict]:
     """The access-token keys of a published JWK Set: without single sign-on's ID-token keys ("id-" kids)."""
     return [jwk for jwk in document["keys"] if not jwk["kid"].startswith("id-")]
+
+
+# Single sign-on's paths: they answer 404 where the stack runs no provider
+# (no OIDC_SIGNING_KEYS_FILE, e.g. the Swarm stack), as docs/OIDC.md says.
+SINGLE_SIGN_ON_PATHS = re.compile(r"^/auth/oauth2/|^/\.well-known/openid-configuration$")
+
+
+def single_sign_on_runs(base_url: str) -> bool:
+    """True if the stack runs the OpenID Connect provider (its discovery document answers)."""
+    return requests.get(base_url + "/.well-known/openid-configuration", timeout=10).status_code != 404

@@ -23,7 +23,15 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from tests.cookie_mode import explicit_cookies_only, refresh_cookie, same_origin
-from tests.helpers import TIMEOUT, assert_error, bearer, posts_at_once, random_user
+from tests.helpers import (
+    SINGLE_SIGN_ON_PATHS,
+    TIMEOUT,
+    assert_error,
+    bearer,
+    posts_at_once,
+    random_user,
+    single_sign_on_runs,
+)
 from tests.mailbox import RESET_SUBJECT, VERIFY_SUBJECT, token_in, wait_for_mail
 from tests.oidc.flow import Browserless, pkce_pair, query_of
 from tests.soft_authenticator import SoftAuthenticator
@@ -196,7 +204,13 @@ def spec(base_url) -> Spec:
     response = requests.get(base_url + "/openapi.json", timeout=TIMEOUT)
     assert response.status_code == 200, (response.status_code, response.text[:300])
     assert response.headers["Content-Type"].startswith("application/json")
-    return Spec(response.json())
+    document = response.json()
+    if not single_sign_on_runs(base_url):
+        # No provider on this stack: its documented paths answer 404 by design.
+        document["paths"] = {
+            path: item for path, item in document["paths"].items() if not SINGLE_SIGN_ON_PATHS.match(path)
+        }
+    return Spec(document)
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.helpers import SINGLE_SIGN_ON_PATHS, single_sign_on_runs
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 PROFILES = {
@@ -49,6 +51,9 @@ def test_every_schemathesis_check_passes_in_every_phase(base_url, admin_credenti
         "--request-timeout",
         "10",
     ]
+    if not single_sign_on_runs(base_url):
+        # No provider on this stack: its documented paths answer 404 by design.
+        command += ["--exclude-path-regex", SINGLE_SIGN_ON_PATHS.pattern]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
     report = result.stdout + result.stderr
     assert result.returncode == 0, report

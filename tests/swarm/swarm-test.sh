@@ -68,8 +68,12 @@ wait_http() { # PATH SECONDS
 }
 
 # What is left behind, for the before/after comparison.
+# Docker's own jump to DOCKER-USER is left out: a running dockerd puts it
+# back at the top of FORWARD whenever it sets up a network (a second copy
+# after a long-lived engine's other work), and it is no rule of the stack.
 iptables_rules() {
-    { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -v '^#' | sed 's/\[[0-9]*:[0-9]*\]//' | sort
+    { iptables-save 2>/dev/null; ip6tables-save 2>/dev/null; } | grep -v '^#' | grep -vx -- '-A FORWARD -j DOCKER-USER' |
+        sed 's/\[[0-9]*:[0-9]*\]//' | sort
 }
 leftovers() {
     docker ps -aq --filter "label=com.docker.stack.namespace=$STACK" | sed 's/^/container /'
