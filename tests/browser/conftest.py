@@ -84,6 +84,20 @@ class Device:
                 expect_accessible(page, state)
 
 
+def close_devices(devices: list["Device"], request) -> None:
+    """After a test: axe-check each device's open pages if the test passed, close them, then
+    fail on any script error the pages raised (every device fixture ends this way)."""
+    try:
+        if request.node.stash.get(CALL_PASSED, False):
+            for device in devices:
+                device.expect_accessible(f"end of {request.node.name}")
+    finally:
+        for device in devices:
+            device.context.close()
+    for device in devices:
+        assert not device.script_errors, device.script_errors
+
+
 @pytest.fixture
 def open_device(browser, base_url, request):
     """Open the page in a fresh browser profile: ``open_device(user_agent=...)``.
@@ -108,12 +122,4 @@ def open_device(browser, base_url, request):
         return device
 
     yield open_one
-    try:
-        if request.node.stash.get(CALL_PASSED, False):
-            for device in devices:
-                device.expect_accessible(f"end of {request.node.name}")
-    finally:
-        for device in devices:
-            device.context.close()
-    for device in devices:
-        assert not device.script_errors, device.script_errors
+    close_devices(devices, request)

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import pages
-from tests.browser.conftest import CALL_PASSED, VIEWPORT, Device, origin
+from tests.browser.conftest import VIEWPORT, Device, close_devices, origin
 from tests.helpers import random_user
 from tests.stack_env import stack_setting
 
@@ -99,15 +99,7 @@ def open_passkey_device(browser, request):
         return device
 
     yield open_one
-    try:
-        if request.node.stash.get(CALL_PASSED, False):
-            for device in devices:
-                device.expect_accessible(f"end of {request.node.name}")
-    finally:
-        for device in devices:
-            device.context.close()
-    for device in devices:
-        assert not device.script_errors, device.script_errors
+    close_devices(devices, request)
 
 
 def amr_of(page, tokens: dict) -> list[str]:
